@@ -1,0 +1,1 @@
+namespace StyleFarm.Engine; internal static class Placeholder {}
