@@ -1,1 +1,0 @@
-namespace StyleFarm.Engine; internal static class Placeholder {}
