@@ -1,3 +1,4 @@
-using static TorchSharp.torch;
-var t = ones(3, 3).matmul(ones(3, 3));
-Console.WriteLine(t.sum().item<float>());
+using StyleFarm.Coordinator.Cli;
+
+// The `stylefarm` executable: one composition root for every verb.
+return StyleFarmCli.Build().Run(args);

@@ -11,6 +11,21 @@ public sealed record ObjectiveValues(Tensor Total, Tensor Content, Tensor StyleB
     public Tensor AsTable() => cat([stack([Total, Content]), StyleByLayer, Tv.unsqueeze(0)]);
 }
 
+/// <summary>How the rows of a fused batch go through the network.</summary>
+public enum BatchExecution
+{
+    /// <summary>
+    /// Each image through the network alone, with the kernels a lone run uses: fused variants then equal their
+    /// lone runs bit for bit. Style transfer is chaotic enough that batch-dependent rounding (oneDNN picks other
+    /// kernels for N=3 than for N=1) grows from 1e-7 to visible differences within tens of steps. On a CPU a
+    /// single image already fills the cores, so this costs little.
+    /// </summary>
+    PerImage,
+
+    /// <summary>All rows as one [N,3,H,W] batch: the faster choice on GPUs, equal to lone runs only up to rounding.</summary>
+    Batched,
+}
+
 /// <summary>
 /// total_n = content_weight_n · content_n + style_weight_n · Σ_l w_{l,n} · style_{l,n} + tv_weight_n · tv_n,
 /// for the variants of a unit stacked as rows of one batch.
@@ -25,11 +40,17 @@ public sealed class StyleObjective : IDisposable
     private readonly Tensor _tvWeights;           // [N]
     private readonly Tensor _styleLayerWeights;   // [L,N]
 
+    /// <summary>One objective per row when each image runs alone; null when the batch runs as one.</summary>
+    private readonly StyleObjective[]? _perImage;
+
     /// <summary>Each variant's learning rate, [N], for the optimiser.</summary>
     public Tensor LearningRates { get; }
 
-    public StyleObjective(IFeatureNetwork network, UnitSpec spec, IReadOnlyList<VariantSpec> variants)
+    public StyleObjective(IFeatureNetwork network, UnitSpec spec, IReadOnlyList<VariantSpec> variants,
+        BatchExecution execution = BatchExecution.PerImage)
     {
+        if (execution == BatchExecution.PerImage && variants.Count > 1)
+            _perImage = variants.Select(v => new StyleObjective(network, spec, [v], BatchExecution.Batched)).ToArray();
         _network = network;
         _spec = spec;
         _layers = spec.StyleLayers.Append(spec.ContentLayer).Distinct().ToArray();
@@ -41,6 +62,19 @@ public sealed class StyleObjective : IDisposable
     }
 
     public ObjectiveValues Evaluate(Tensor images, StyleTargets targets)
+    {
+        if (_perImage is null) return EvaluateBatch(images, targets);
+
+        using var scope = NewDisposeScope();
+        ObjectiveValues[] rows = _perImage.Select((objective, i) => objective.EvaluateBatch(images.narrow(0, i, 1), targets)).ToArray();
+        return new ObjectiveValues(
+            cat(rows.Select(r => r.Total).ToArray()).MoveToOuterDisposeScope(),
+            cat(rows.Select(r => r.Content).ToArray()).MoveToOuterDisposeScope(),
+            cat(rows.Select(r => r.StyleByLayer).ToArray(), dim: 1).MoveToOuterDisposeScope(),
+            cat(rows.Select(r => r.Tv).ToArray()).MoveToOuterDisposeScope());
+    }
+
+    private ObjectiveValues EvaluateBatch(Tensor images, StyleTargets targets)
     {
         using var scope = NewDisposeScope();
         var features = _network.Extract(images, _layers);
@@ -79,6 +113,7 @@ public sealed class StyleObjective : IDisposable
 
     public void Dispose()
     {
+        foreach (StyleObjective row in _perImage ?? []) row.Dispose();
         _contentWeights.Dispose();
         _styleWeights.Dispose();
         _tvWeights.Dispose();

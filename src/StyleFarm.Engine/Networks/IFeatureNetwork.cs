@@ -33,6 +33,12 @@ public interface IFeatureNetwork : IDisposable
 
     /// <summary>Moves the weights to a device (cpu, cuda:N).</summary>
     void MoveTo(Device device);
+
+    /// <summary>
+    /// Floating-point operations of one forward pass through the convolutions <see cref="Extract"/> runs for these
+    /// layers at an input of height×width (a multiply-add counts as two). NaN when the network does not say.
+    /// </summary>
+    double ForwardFlops(long height, long width, IReadOnlyCollection<string> layers) => double.NaN;
 }
 
 /// <summary>How content and style losses are scaled.</summary>

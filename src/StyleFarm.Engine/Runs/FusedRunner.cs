@@ -28,7 +28,7 @@ public sealed class FusedRunner(IFeatureNetwork network)
         var clock = Stopwatch.StartNew();
 
         using var targets = StyleTargets.Compute(Network, spec, content, style);
-        using var state = RunState.Start(spec, Network, content, style, options.ResumeFrom);
+        using var state = RunState.Start(spec, Network, content, style, options);
         var outputs = new List<VariantOutput>();
         try
         {

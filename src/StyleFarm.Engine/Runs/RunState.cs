@@ -14,6 +14,7 @@ internal sealed class RunState : IDisposable
     private readonly string _fingerprint;
     private readonly Dictionary<string, LossTrace> _traces;
     private readonly IImageOptimizer _optimizer;
+    private readonly BatchExecution _execution;
     private List<VariantSpec> _active;
     private Tensor _images;          // [N,3,H,W], a leaf that requires grad
     private StyleObjective _objective;
@@ -22,8 +23,10 @@ internal sealed class RunState : IDisposable
     public IReadOnlyList<VariantSpec> Active => _active;
     public IReadOnlyDictionary<string, LossTrace> Traces => _traces;
 
-    private RunState(UnitSpec spec, IFeatureNetwork network, string fingerprint, List<VariantSpec> active, Tensor images, int step)
+    private RunState(UnitSpec spec, IFeatureNetwork network, string fingerprint, List<VariantSpec> active, Tensor images, int step,
+        BatchExecution execution)
     {
+        _execution = execution;
         _spec = spec;
         _network = network;
         _fingerprint = fingerprint;
@@ -31,26 +34,29 @@ internal sealed class RunState : IDisposable
         _images = images;
         Step = step;
         _traces = spec.Variants.ToDictionary(v => v.Id, _ => new LossTrace(spec.StyleLayers));
-        _objective = new StyleObjective(network, spec, active);
+        _objective = new StyleObjective(network, spec, active, execution);
         _optimizer = spec.Optimizer == OptimizerKind.Adam
             ? new BatchedAdam(_objective.LearningRates)
             : new Lbfgs(active[0].LearningRate);
     }
 
-    public static RunState Start(UnitSpec spec, IFeatureNetwork network, Tensor content, Tensor style, UnitCheckpoint? resume)
+    public static RunState Start(UnitSpec spec, IFeatureNetwork network, Tensor content, Tensor style, RunOptions options)
     {
+        UnitCheckpoint? resume = options.ResumeFrom;
+        BatchExecution execution = options.Execution
+            ?? (network.Device.type == DeviceType.CUDA ? BatchExecution.Batched : BatchExecution.PerImage);
         string fingerprint = UnitCheckpoint.Fingerprint(spec, content.shape);
         if (resume is null)
         {
             Tensor images = InitialImages(spec, network, content, style);
-            return new RunState(spec, network, fingerprint, spec.Variants.ToList(), images, step: 0);
+            return new RunState(spec, network, fingerprint, spec.Variants.ToList(), images, step: 0, execution);
         }
 
         if (resume.SpecFingerprint != fingerprint)
             throw new EngineException("the checkpoint belongs to another unit (its settings or image size differ)");
         var active = resume.ActiveVariants.Select(id => spec.Variants.Single(v => v.Id == id)).ToList();
         Tensor resumed = resume.Images.to(network.DType, network.Device, copy: true).requires_grad_(true).DetachFromDisposeScope();
-        var state = new RunState(spec, network, fingerprint, active, resumed, resume.Step);
+        var state = new RunState(spec, network, fingerprint, active, resumed, resume.Step, execution);
         state._optimizer.LoadState(resume.OptimizerState, network.Device);
         foreach (var (id, trace) in resume.Traces)
             foreach (LossRow row in trace.Rows) state._traces[id].Add(row);
@@ -112,7 +118,7 @@ internal sealed class RunState : IDisposable
         _images.Dispose();
         _images = kept.requires_grad_(true).DetachFromDisposeScope();
         _objective.Dispose();
-        _objective = new StyleObjective(_network, _spec, _active);
+        _objective = new StyleObjective(_network, _spec, _active, _execution);
         _optimizer.KeepRows(rows, _objective.LearningRates);
     }
 

@@ -1,3 +1,4 @@
+using StyleFarm.Engine.Losses;
 using static TorchSharp.torch;
 
 namespace StyleFarm.Engine.Runs;
@@ -28,6 +29,9 @@ public sealed class RunOptions
 
     /// <summary>Go on from this checkpoint instead of starting afresh.</summary>
     public UnitCheckpoint? ResumeFrom { get; init; }
+
+    /// <summary>How a fused batch goes through the network; by default image by image on a CPU, batched on a GPU.</summary>
+    public BatchExecution? Execution { get; init; }
 }
 
 /// <summary>A finished image of one variant at one of its step counts (a CPU tensor [3,H,W] the caller owns).</summary>

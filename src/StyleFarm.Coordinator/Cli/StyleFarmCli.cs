@@ -1,0 +1,43 @@
+using Spectre.Console;
+using Spectre.Console.Cli;
+using StyleFarm.Coordinator.Cli.Bench;
+using StyleFarm.Coordinator.Cli.Render;
+
+namespace StyleFarm.Coordinator.Cli;
+
+public static class StyleFarmCli
+{
+    /// <summary>Exit codes: 0 done, 1 failed while running, 2 bad input, 130 interrupted.</summary>
+    public const int Failed = 1, BadInput = 2, Interrupted = 130;
+
+    public static CommandApp Build()
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("stylefarm");
+            config.AddCommand<RenderCommand>("render")
+                .WithDescription("Render one style transfer: a content image in the style of another.")
+                .WithExample("render", "--demo", "--out", "demo.png")
+                .WithExample("render", "--content", "photo.jpg", "--style", "painting.jpg", "--out", "out.png", "--steps", "300");
+            config.AddBranch("bench", bench =>
+            {
+                bench.SetDescription("Benchmarks that print figures.");
+                bench.AddCommand<BenchEngineCommand>("engine")
+                    .WithDescription("Matmul rate, Adam step rate of each network, and fused against one-by-one runs.");
+            });
+            config.SetExceptionHandler((exception, _) =>
+            {
+                Console.Error.WriteLine($"stylefarm: {UserMessage(exception)}");
+                return exception is CommandAppException ? BadInput : Failed;
+            });
+        });
+        return app;
+    }
+
+    private static string UserMessage(Exception exception) => exception switch
+    {
+        CommandRuntimeException { InnerException: { } inner } => inner.Message,
+        _ => exception.Message,
+    };
+}

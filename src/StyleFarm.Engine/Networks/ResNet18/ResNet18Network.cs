@@ -1,0 +1,329 @@
+using StyleFarm.Engine.Onnx;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace StyleFarm.Engine.Networks.ResNet18;
+
+/// <summary>
+/// The pretrained ImageNet ResNet18 that ML.NET ships as an ONNX graph (a CNTK export: stage 4 has three blocks,
+/// 22 convolutions, uneven pads), rebuilt in TorchSharp with batch normalisation folded into the convolutions.
+/// Layers: <c>stem</c> (the first ReLU) and <c>layer1</c> … <c>layer4</c> (the ReLU that ends each stage).
+/// </summary>
+public sealed class ResNet18Network : IFeatureNetwork
+{
+    /// <summary>The environment variable that points at another copy of the ONNX file.</summary>
+    public const string OnnxPathVariable = "STYLEFARM_RESNET18_ONNX";
+
+    /// <summary>The package the graph comes from, named in the error when it is missing.</summary>
+    public const string SourcePackage = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
+
+    /// <summary>
+    /// The graph's training means in BGR order. ResNetPreprocess.onnx, which ML.NET runs before the graph, subtracts
+    /// a 224×224 mean image whose channel means these are; a constant per channel fits any image size.
+    /// </summary>
+    public static readonly IReadOnlyList<float> BgrMeans = [103.06f, 115.90f, 123.15f];
+
+    private static readonly string[] Layers = ["stem", "layer1", "layer2", "layer3", "layer4"];
+
+    private readonly ResNetLayout _layout;
+    private Dictionary<string, Tensor> _weights;
+    private Tensor _bgrMeans;
+    private bool _disposed;
+
+    private ResNet18Network(ResNetLayout layout, Dictionary<string, Tensor> weights, bool loadedFromCache, string? cacheFile)
+    {
+        _layout = layout;
+        _weights = weights;
+        foreach (var weight in _weights.Values)
+        {
+            weight.requires_grad_(false);
+        }
+        _bgrMeans = torch.tensor(BgrMeans.ToArray(), [1, 3, 1, 1]).DetachFromDisposeScope();
+        Device = torch.CPU;
+        LoadedFromCache = loadedFromCache;
+        CacheFile = cacheFile;
+    }
+
+    public string Name => "resnet18";
+
+    public IReadOnlyList<string> LayerNames => Layers;
+
+    /// <summary>Five stride-2 steps: a side that is not a multiple of 32 leaves the shortcut and main paths disagreeing.</summary>
+    public int SideMultiple => 32;
+
+    public NetworkDefaults Defaults { get; } = new(
+        ContentLayer: "layer3",
+        StyleLayers: Layers.ToDictionary(layer => layer, _ => 1.0),
+        LossForm: LossForm.Relative,
+        ContentWeight: 1,
+        StyleWeight: 10,
+        TvWeight: 1e-5,
+        LearningRate: 0.03,
+        Steps: 300);
+
+    public Device Device { get; private set; }
+
+    public ScalarType DType => ScalarType.Float32;
+
+    /// <summary>True when the weights came from the cache file rather than from the ONNX graph.</summary>
+    public bool LoadedFromCache { get; }
+
+    /// <summary>The cache file read or written; null when no cache could be written.</summary>
+    public string? CacheFile { get; }
+
+    /// <summary>
+    /// Loads the pretrained network: from the weight cache when it holds this ONNX file's conversion, else by reading
+    /// the graph (about half a second) and writing the cache. <paramref name="onnxPath"/> defaults to
+    /// $STYLEFARM_RESNET18_ONNX, else models/ResNet18.onnx beside the application; <paramref name="cacheDirectory"/>
+    /// to $STYLEFARM_CACHE, else $XDG_CACHE_HOME/stylefarm, else ~/.cache/stylefarm.
+    /// </summary>
+    public static ResNet18Network LoadPretrained(Device? device = null, string? onnxPath = null, string? cacheDirectory = null)
+    {
+        var path = onnxPath ?? DefaultOnnxPath();
+        RequireOnnxFile(path, onnxPath is not null);
+        var cacheFile = ResNetWeightCache.FileFor(cacheDirectory ?? ResNetWeightCache.DefaultDirectory(), path);
+        var network = FromCache(cacheFile) ?? FromOnnx(path, cacheFile);
+        if (device is not null)
+        {
+            network.MoveTo(device);
+        }
+        return network;
+    }
+
+    /// <summary>$STYLEFARM_RESNET18_ONNX, else models/ResNet18.onnx in the application's folder.</summary>
+    public static string DefaultOnnxPath() =>
+        Environment.GetEnvironmentVariable(OnnxPathVariable) is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(AppContext.BaseDirectory, "models", "ResNet18.onnx");
+
+    private static void RequireOnnxFile(string path, bool given)
+    {
+        if (File.Exists(path))
+        {
+            return;
+        }
+        var why = given ? "the path given" : Environment.GetEnvironmentVariable(OnnxPathVariable) is { Length: > 0 } ? $"${OnnxPathVariable}" : "the default location";
+        throw new FileNotFoundException(
+            $"The pretrained ResNet18 graph is missing: looked for '{path}' ({why}). It comes from the NuGet package {SourcePackage}, " +
+            $"which the StyleFarm.Engine build restores and copies to <output>/models/ResNet18.onnx; rebuild (with access to the package feed), " +
+            $"or set {OnnxPathVariable} to the ResNet18.onnx inside that package (tools/DnnImageModels/ResNet18Onnx/).",
+            path);
+    }
+
+    private static ResNet18Network? FromCache(string cacheFile) =>
+        ResNetWeightCache.TryLoad(cacheFile) is { } cached ? new ResNet18Network(cached.Layout, cached.Weights, loadedFromCache: true, cacheFile) : null;
+
+    private static ResNet18Network FromOnnx(string onnxPath, string cacheFile)
+    {
+        var (layout, weights) = ResNetGraphReader.Read(OnnxModel.Load(onnxPath));
+        var saved = ResNetWeightCache.TrySave(cacheFile, layout, weights, onnxPath);
+        return new ResNet18Network(layout, weights, loadedFromCache: false, saved ? cacheFile : null);
+    }
+
+    // ---- forward ----
+
+    /// <summary>
+    /// Features at <paramref name="layers"/> of an RGB [0,1] batch [N,3,H,W], H and W multiples of 32. The caller owns
+    /// the returned tensors; everything computed on the way is freed, while autograd keeps what backward needs.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> Extract(Tensor rgb01, IReadOnlyCollection<string> layers) =>
+        Features(rgb01, layers, preprocess: true);
+
+    /// <summary>
+    /// Features of an input already in the graph's convention (BGR, 0–255, means subtracted): what the ONNX file
+    /// computes from its own input. <see cref="Extract"/> is this after <see cref="Preprocess"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> ExtractPreprocessed(Tensor bgrCentred, IReadOnlyCollection<string> layers) =>
+        Features(bgrCentred, layers, preprocess: false);
+
+    /// <summary>
+    /// The graph's own input from RGB [0,1]: ×255, channels reversed to BGR, BGR means subtracted (no division).
+    /// Differentiable; the caller owns the result.
+    /// </summary>
+    public Tensor Preprocess(Tensor rgb01)
+    {
+        ThrowIfDisposed();
+        using var scope = torch.NewDisposeScope();
+        return rgb01.flip(1).mul(255).sub_(_bgrMeans).MoveToOuterDisposeScope();
+    }
+
+    private Dictionary<string, Tensor> Features(Tensor image, IReadOnlyCollection<string> layers, bool preprocess)
+    {
+        RequireImage(image);
+        var depth = DeepestIndex(layers);
+        var features = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (depth < 0)
+        {
+            return features;
+        }
+        using var scope = torch.NewDisposeScope();
+        var input = image.dtype == DType ? image : image.to(DType);
+        var x = Stem(preprocess ? Preprocess(input) : input);
+        Keep(features, layers, Layers[0], x);
+        for (var stage = 0; stage < depth; stage++)
+        {
+            x = Stage(_layout.Stages[stage], stage == 0 ? MaxPool(x, _layout.Pool) : x);
+            Keep(features, layers, Layers[stage + 1], x);
+        }
+        scope.MoveToOuter(features.Values);
+        return features;
+    }
+
+    private static void Keep(Dictionary<string, Tensor> features, IReadOnlyCollection<string> layers, string name, Tensor value)
+    {
+        if (layers.Contains(name))
+        {
+            features[name] = value;
+        }
+    }
+
+    private Tensor Stem(Tensor input) => Conv(input, _layout.Stem).relu_();
+
+    private Tensor Stage(StageSpec stage, Tensor x) => stage.Blocks.Aggregate(x, Block);
+
+    /// <summary>relu(conv2(relu(conv1(x))) + shortcut(x)). In-place ops only touch values no backward reads.</summary>
+    private Tensor Block(Tensor x, BlockSpec block)
+    {
+        var main = Conv(Conv(x, block.First).relu_(), block.Second);
+        var shortcut = block.Shortcut is null ? x : Conv(x, block.Shortcut);
+        return main.add_(shortcut).relu_();
+    }
+
+    /// <summary>
+    /// Even pads go to conv2d itself; uneven ones (CNTK pads the far side less on stride-2 layers) are applied first
+    /// with zeros, the same thing ONNX's Conv does, and conv2d then pads nothing.
+    /// </summary>
+    private Tensor Conv(Tensor x, ConvSpec spec)
+    {
+        var weight = _weights[spec.WeightName];
+        var bias = _weights[spec.BiasName];
+        var (top, left, bottom, right) = (spec.Pads[0], spec.Pads[1], spec.Pads[2], spec.Pads[3]);
+        if (top == bottom && left == right)
+        {
+            return F.conv2d(x, weight, bias, strides: spec.Strides, padding: [top, left]);
+        }
+        return F.conv2d(F.pad(x, [left, right, top, bottom]), weight, bias, strides: spec.Strides);
+    }
+
+    /// <summary>ONNX MaxPool ignores padded cells, so the pad value is −∞ rather than zero.</summary>
+    private static Tensor MaxPool(Tensor x, PoolSpec pool)
+    {
+        var (top, left, bottom, right) = (pool.Pads[0], pool.Pads[1], pool.Pads[2], pool.Pads[3]);
+        var padded = top == 0 && left == 0 && bottom == 0 && right == 0
+            ? x
+            : F.pad(x, [left, right, top, bottom], value: double.NegativeInfinity);
+        return F.max_pool2d(padded, pool.Kernel, pool.Strides);
+    }
+
+    // ---- checks ----
+
+    private void RequireImage(Tensor image)
+    {
+        ThrowIfDisposed();
+        if (image.dim() != 4 || image.shape[1] != 3)
+        {
+            throw new ArgumentException($"resnet18 expects an image batch [N,3,H,W]; got [{string.Join(", ", image.shape)}]", nameof(image));
+        }
+        var (height, width) = (image.shape[2], image.shape[3]);
+        if (height % SideMultiple != 0 || width % SideMultiple != 0)
+        {
+            throw new ArgumentException(
+                $"resnet18 needs image sides that are multiples of {SideMultiple} (its shortcut and main paths disagree otherwise); " +
+                $"got {width}×{height}. Resize to e.g. {RoundToMultiple(width)}×{RoundToMultiple(height)}.", nameof(image));
+        }
+        if (image.device.type != Device.type || (Device.type != DeviceType.CPU && image.device.index != Device.index))
+        {
+            throw new ArgumentException($"resnet18 is on {Device}; got an image on {image.device}. Move one of them.", nameof(image));
+        }
+    }
+
+    private long RoundToMultiple(long side) => Math.Max(SideMultiple, (side + SideMultiple / 2) / SideMultiple * SideMultiple);
+
+    /// <summary>How many stages the deepest requested layer needs: 0 for the stem alone, −1 for no layer at all.</summary>
+    private static int DeepestIndex(IReadOnlyCollection<string> layers)
+    {
+        var unknown = layers.Where(layer => Array.IndexOf(Layers, layer) < 0).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"resnet18 has no layer {string.Join(", ", unknown.Select(l => $"'{l}'"))}; its layers are {string.Join(", ", Layers)}", nameof(layers));
+        }
+        return layers.Count == 0 ? -1 : layers.Max(layer => Array.IndexOf(Layers, layer));
+    }
+
+    // ---- cost ----
+
+    /// <summary>
+    /// 2·Cout·Cin·kh·kw per output position of every convolution (shortcuts included) up to the deepest layer asked
+    /// for. Batch norm is folded away; ReLU, pooling, padding and the adds are memory-bound and left out.
+    /// </summary>
+    public double ForwardFlops(long height, long width, IReadOnlyCollection<string> layers)
+    {
+        ThrowIfDisposed();
+        var depth = DeepestIndex(layers);
+        if (depth < 0)
+        {
+            return 0;
+        }
+        var (flops, h, w) = ConvCost(_layout.Stem, height, width);
+        (h, w) = (PooledSide(h, _layout.Pool, 0), PooledSide(w, _layout.Pool, 1));
+        foreach (var block in _layout.Stages.Take(depth).SelectMany(stage => stage.Blocks))
+        {
+            var first = ConvCost(block.First, h, w);
+            var second = ConvCost(block.Second, first.Height, first.Width);
+            flops += first.Flops + second.Flops + (block.Shortcut is null ? 0 : ConvCost(block.Shortcut, h, w).Flops);
+            (h, w) = (second.Height, second.Width);
+        }
+        return flops;
+    }
+
+    private (double Flops, long Height, long Width) ConvCost(ConvSpec conv, long height, long width)
+    {
+        var shape = _weights[conv.WeightName].shape; // [Cout, Cin, kh, kw]
+        var outHeight = OutputSide(height, conv.Pads[0] + conv.Pads[2], shape[2], conv.Strides[0]);
+        var outWidth = OutputSide(width, conv.Pads[1] + conv.Pads[3], shape[3], conv.Strides[1]);
+        return (2.0 * shape[0] * shape[1] * shape[2] * shape[3] * outHeight * outWidth, outHeight, outWidth);
+    }
+
+    private static long PooledSide(long side, PoolSpec pool, int axis) =>
+        OutputSide(side, pool.Pads[axis] + pool.Pads[axis + 2], pool.Kernel[axis], pool.Strides[axis]);
+
+    private static long OutputSide(long side, long pads, long kernel, long stride) => (side + pads - kernel) / stride + 1;
+
+    // ---- device and lifetime ----
+
+    public void MoveTo(Device device)
+    {
+        ThrowIfDisposed();
+        _weights = _weights.ToDictionary(kv => kv.Key, kv => MovedTo(kv.Value, device), StringComparer.Ordinal);
+        _bgrMeans = MovedTo(_bgrMeans, device);
+        Device = device;
+    }
+
+    /// <summary>The tensor on <paramref name="device"/>, the old handle freed when a copy was made.</summary>
+    private static Tensor MovedTo(Tensor tensor, Device device)
+    {
+        var moved = tensor.to(device).DetachFromDisposeScope();
+        if (!ReferenceEquals(moved, tensor))
+        {
+            tensor.Dispose();
+        }
+        return moved;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        foreach (var weight in _weights.Values)
+        {
+            weight.Dispose();
+        }
+        _bgrMeans.Dispose();
+    }
+}
