@@ -1,6 +1,7 @@
 using StyleFarm.Engine.Losses;
 using StyleFarm.Engine.Networks;
 using StyleFarm.Engine.Networks.ResNet18;
+using StyleFarm.Engine.Networks.Vgg19;
 using StyleFarm.Engine.Runs;
 using StyleFarm.Engine.Tests.Support;
 using static StyleFarm.Engine.Tests.Support.RunFixtures;
@@ -16,7 +17,7 @@ public sealed class RealNetworksFixture : IDisposable
     public RealNetworksFixture()
     {
         ResNet18 = ResNet18Network.LoadPretrained(cacheDirectory: _cache);
-        Vgg19 = RandomVgg19.Create();
+        Vgg19 = Vgg19Network.WithRandomWeights(seed: 11);
     }
 
     public IFeatureNetwork ResNet18 { get; }

@@ -4,6 +4,7 @@ using System.Globalization;
 using Spectre.Console.Cli;
 using StyleFarm.Engine.Devices;
 using StyleFarm.Engine.Imaging;
+using StyleFarm.Engine.Losses;
 using StyleFarm.Engine.Networks;
 using StyleFarm.Engine.Networks.ResNet18;
 using StyleFarm.Engine.Networks.Vgg19;
@@ -46,11 +47,12 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         Console.WriteLine($"device {options.Device}, {get_num_threads()} threads, {Environment.ProcessorCount} cores");
 
         double matmul = MatmulGflops(device);
-        Console.WriteLine(F($"matmul float32 2048×2048: {matmul:F1} GFLOP/s"));
+        Console.WriteLine(F($"matmul float32 2048×2048: {matmul:F1} GFLOP/s (median of 15)"));
 
         using IFeatureNetwork resnet = ResNet18Network.LoadPretrained(device);
-        using IFeatureNetwork vgg = RandomVgg19(device);
+        using IFeatureNetwork vgg = Vgg19Network.WithRandomWeights(device: device);
         int[] sizes = options.Sizes.Split(',').Select(int.Parse).ToArray();
+        Console.WriteLine("Adam step (median of 7), FLOPs of the forward and input-gradient passes through the layers used:");
         Console.WriteLine("network   size      HxW   s/step  GFLOP/step  GFLOP/s  of matmul");
         foreach (IFeatureNetwork network in new[] { vgg, resnet })
             foreach (int size in sizes)
@@ -66,12 +68,16 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         using var a = rand(n, n, device: device);
         using var b = rand(n, n, device: device);
         for (int i = 0; i < 3; i++) a.matmul(b).Dispose();
-        const int repeats = 10;
-        Synchronize(device);
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < repeats; i++) a.matmul(b).Dispose();
-        Synchronize(device);
-        return 2.0 * n * n * n * repeats / clock.Elapsed.TotalSeconds / 1e9;
+        var rates = new List<double>();
+        for (int i = 0; i < 15; i++)
+        {
+            Synchronize(device);
+            var clock = Stopwatch.StartNew();
+            a.matmul(b).Dispose();
+            Synchronize(device);
+            rates.Add(2.0 * n * n * n / clock.Elapsed.TotalSeconds / 1e9);
+        }
+        return rates.Order().ElementAt(rates.Count / 2);
     }
 
     private static void StepRate(IFeatureNetwork network, int size, double matmul)
@@ -80,12 +86,14 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         using (content)
         using (style)
         {
-            int steps = size >= 400 ? 4 : 8, warmup = 2;
-            UnitSpec spec = new RenderSettings { Network = network.Name, Size = size, Steps = warmup + steps }.ToUnitSpec(network.Defaults);
-            var clock = new Stopwatch();
-            var options = new RunOptions { OnStep = p => { if (p.Step == warmup) clock.Start(); } };
+            const int warmup = 2, measured = 7;
+            UnitSpec spec = new RenderSettings { Network = network.Name, Size = size, Steps = warmup + measured }.ToUnitSpec(network.Defaults);
+            var clock = Stopwatch.StartNew();
+            var stepTimes = new List<double>();
+            var options = new RunOptions { OnStep = p => { if (p.Step > warmup) stepTimes.Add(clock.Elapsed.TotalSeconds); clock.Restart(); } };
             using (new FusedRunner(network).Run(spec, content, style, options)) { }
-            double perStep = clock.Elapsed.TotalSeconds / steps;
+            // The median step: a shared machine's noise shows as outliers, not as a shift of every step.
+            double perStep = stepTimes.Order().ElementAt(stepTimes.Count / 2);
 
             long h = content.shape[2], w = content.shape[3];
             string[] layers = spec.StyleLayers.Append(spec.ContentLayer).Distinct().ToArray();
@@ -96,11 +104,13 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         }
     }
 
-    /// <summary>DESIGN.md's fusion case: 3 style weights × steps {100, 200, 400}, fused against one by one.</summary>
+    /// <summary>
+    /// DESIGN.md's fusion case: 3 style weights × steps {100, 200, 400} as one unit, against the same 9 jobs run one
+    /// by one, with the unit run image by image (bit-equal, the CPU default) and as one batch (the GPU default).
+    /// </summary>
     private static void Fusion(IFeatureNetwork network, int size, double scale)
     {
-        int[] steps = [100, 200, 400];
-        steps = steps.Select(s => Math.Max(1, (int)(s * scale))).ToArray();
+        int[] steps = new[] { 100, 200, 400 }.Select(s => Math.Max(1, (int)(s * scale))).ToArray();
         double[] styleWeights = [3, 10, 30];
         var (content, style) = BenchImages(size, network.SideMultiple);
         using (content)
@@ -110,32 +120,48 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
             VariantSpec Job(double sw, int[] outputs) => template.Variants[0] with { Id = F($"sw{sw}"), StyleWeight = sw, OutputSteps = outputs };
 
             var clock = Stopwatch.StartNew();
-            var fusedOutputs = new Dictionary<(string, int), float[]>();
-            using (UnitResult fused = new FusedRunner(network).Run(template with { Variants = styleWeights.Select(sw => Job(sw, steps)).ToArray() }, content, style))
-                foreach (VariantOutput o in fused.Outputs) fusedOutputs[(o.VariantId, o.Step)] = o.Image.data<float>().ToArray();
-            double fusedSeconds = clock.Elapsed.TotalSeconds;
-
-            clock.Restart();
-            double maxDiff = 0, sumDiff = 0;
-            long count = 0;
+            var alone = new Dictionary<(string, int), float[]>();
             foreach (double sw in styleWeights)
                 foreach (int s in steps)
-                {
-                    using UnitResult alone = new FusedRunner(network).Run(template with { Variants = [Job(sw, [s])] }, content, style);
-                    float[] a = alone.Outputs[0].Image.data<float>().ToArray(), b = fusedOutputs[(F($"sw{sw}"), s)];
-                    for (int i = 0; i < a.Length; i++)
-                    {
-                        double d = Math.Abs(a[i] - b[i]);
-                        maxDiff = Math.Max(maxDiff, d);
-                        sumDiff += d;
-                    }
-                    count += a.Length;
-                }
+                    alone[(F($"sw{sw}"), s)] = Outputs(network, template with { Variants = [Job(sw, [s])] }, content, style, null).Single().Value;
             double aloneSeconds = clock.Elapsed.TotalSeconds;
-            Console.WriteLine(F($"fusion {network.Name} {size}px, 3 style weights × steps {{{string.Join(", ", steps)}}}: ") +
-                F($"fused {fusedSeconds:F1} s, one by one {aloneSeconds:F1} s, speedup {aloneSeconds / fusedSeconds:F2}×, ") +
-                F($"outputs differ by max {maxDiff:E1}, mean {sumDiff / count:E1}"));
+            Console.WriteLine(F($"fusion {network.Name} {size}px, 3 style weights × steps {{{string.Join(", ", steps)}}}: one by one {aloneSeconds:F1} s"));
+
+            UnitSpec unit = template with { Variants = styleWeights.Select(sw => Job(sw, steps)).ToArray() };
+            foreach (BatchExecution execution in new[] { BatchExecution.PerImage, BatchExecution.Batched })
+            {
+                clock.Restart();
+                var fused = Outputs(network, unit, content, style, execution);
+                double fusedSeconds = clock.Elapsed.TotalSeconds;
+                var (max, mean) = Difference(fused, alone);
+                Console.WriteLine(F($"  fused, {execution,-8}: {fusedSeconds:F1} s, speedup {aloneSeconds / fusedSeconds:F2}×, ") +
+                                  F($"outputs differ from one by one by max {max:E1}, mean {mean:E1}"));
+            }
         }
+    }
+
+    private static Dictionary<(string, int), float[]> Outputs(IFeatureNetwork network, UnitSpec spec, Tensor content, Tensor style, BatchExecution? execution)
+    {
+        using UnitResult result = new FusedRunner(network).Run(spec, content, style, new RunOptions { Execution = execution });
+        return result.Outputs.ToDictionary(o => (o.VariantId, o.Step), o => o.Image.data<float>().ToArray());
+    }
+
+    private static (double Max, double Mean) Difference(Dictionary<(string, int), float[]> a, Dictionary<(string, int), float[]> b)
+    {
+        double max = 0, sum = 0;
+        long count = 0;
+        foreach (var (key, values) in a)
+        {
+            float[] other = b[key];
+            for (int i = 0; i < values.Length; i++)
+            {
+                double d = Math.Abs(values[i] - other[i]);
+                max = Math.Max(max, d);
+                sum += d;
+            }
+            count += values.Length;
+        }
+        return (max, sum / count);
     }
 
     private static (Tensor Content, Tensor Style) BenchImages(int size, int multiple)
@@ -145,22 +171,6 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         Tensor content = ImageLoader.LoadContent(ImageWriter.EncodePng(scene), "demo scene", size, multiple);
         Tensor style = ImageLoader.LoadStyle(ImageWriter.EncodePng(texture), "demo texture", (int)content.shape[2], (int)content.shape[3]);
         return (content, style);
-    }
-
-    /// <summary>VGG19 with random weights: its speed does not depend on what the weights are.</summary>
-    private static IFeatureNetwork RandomVgg19(Device device)
-    {
-        long[] channels = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512];
-        int[] indices = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
-        var weights = new Dictionary<string, Tensor>();
-        long inputs = 3;
-        for (int i = 0; i < channels.Length; i++)
-        {
-            weights[$"features.{indices[i]}.weight"] = randn(channels[i], inputs, 3, 3) * Math.Sqrt(2.0 / (inputs * 9));
-            weights[$"features.{indices[i]}.bias"] = zeros(channels[i]);
-            inputs = channels[i];
-        }
-        return Vgg19Network.FromStateDict(weights, "random VGG19", device);
     }
 
     private static void Synchronize(Device device)

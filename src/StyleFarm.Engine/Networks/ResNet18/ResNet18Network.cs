@@ -191,29 +191,45 @@ public sealed class ResNet18Network : IFeatureNetwork
     }
 
     /// <summary>
-    /// Even pads go to conv2d itself; uneven ones (CNTK pads the far side less on stride-2 layers) are applied first
-    /// with zeros, the same thing ONNX's Conv does, and conv2d then pads nothing.
+    /// CNTK pads the far side less on stride-2 layers. When the far side's extra padding would never be read (the
+    /// last window ends inside the near side's pad, as it does on even sides), the symmetric pad gives the same
+    /// output and conv2d pads in place; otherwise zeros are added first, as ONNX's Conv does.
     /// </summary>
     private Tensor Conv(Tensor x, ConvSpec spec)
     {
         var weight = _weights[spec.WeightName];
         var bias = _weights[spec.BiasName];
-        var (top, left, bottom, right) = (spec.Pads[0], spec.Pads[1], spec.Pads[2], spec.Pads[3]);
-        if (top == bottom && left == right)
+        if (SymmetricPadding(x, weight.shape[2], weight.shape[3], spec.Strides, spec.Pads) is { } padding)
         {
-            return F.conv2d(x, weight, bias, strides: spec.Strides, padding: [top, left]);
+            return F.conv2d(x, weight, bias, strides: spec.Strides, padding: padding);
         }
+        var (top, left, bottom, right) = (spec.Pads[0], spec.Pads[1], spec.Pads[2], spec.Pads[3]);
         return F.conv2d(F.pad(x, [left, right, top, bottom]), weight, bias, strides: spec.Strides);
     }
 
-    /// <summary>ONNX MaxPool ignores padded cells, so the pad value is −∞ rather than zero.</summary>
+    /// <summary>ONNX MaxPool ignores padded cells, so an explicit pad value is −∞ rather than zero.</summary>
     private static Tensor MaxPool(Tensor x, PoolSpec pool)
     {
+        if (SymmetricPadding(x, pool.Kernel[0], pool.Kernel[1], pool.Strides, pool.Pads) is { } padding)
+        {
+            return F.max_pool2d(x, pool.Kernel, pool.Strides, padding);
+        }
         var (top, left, bottom, right) = (pool.Pads[0], pool.Pads[1], pool.Pads[2], pool.Pads[3]);
-        var padded = top == 0 && left == 0 && bottom == 0 && right == 0
-            ? x
-            : F.pad(x, [left, right, top, bottom], value: double.NegativeInfinity);
-        return F.max_pool2d(padded, pool.Kernel, pool.Strides);
+        return F.max_pool2d(F.pad(x, [left, right, top, bottom], value: double.NegativeInfinity), pool.Kernel, pool.Strides);
+    }
+
+    /// <summary>
+    /// The [top, left] padding that, applied to both sides, gives exactly what the ONNX pads (top, left, bottom,
+    /// right) give for this input; null when it would not.
+    /// </summary>
+    private static long[]? SymmetricPadding(Tensor x, long kernelHeight, long kernelWidth, long[] strides, long[] pads)
+    {
+        static bool SameOutput(long side, long kernel, long stride, long near, long far) =>
+            far <= near && (side + 2 * near - kernel) / stride == (side + near + far - kernel) / stride;
+
+        bool rowsMatch = SameOutput(x.shape[2], kernelHeight, strides[0], pads[0], pads[2]);
+        bool columnsMatch = SameOutput(x.shape[3], kernelWidth, strides[1], pads[1], pads[3]);
+        return rowsMatch && columnsMatch ? [pads[0], pads[1]] : null;
     }
 
     // ---- checks ----

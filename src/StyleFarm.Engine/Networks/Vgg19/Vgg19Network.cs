@@ -144,6 +144,24 @@ public sealed class Vgg19Network : IFeatureNetwork
         return new Vgg19Network([.. weights], [.. biases], normalisation, device);
     }
 
+    /// <summary>
+    /// VGG19 with He-initialised random weights: the real shapes without a download. For benchmarks (speed does
+    /// not depend on the weights) and tests; it transfers colour but not brush strokes.
+    /// </summary>
+    public static Vgg19Network WithRandomWeights(long seed = 0, Device? device = null)
+    {
+        var generator = new torch.Generator((ulong)seed);
+        using var scope = torch.NewDisposeScope();
+        var stateDict = new Dictionary<string, Tensor>();
+        foreach (var layer in Layers)
+        {
+            double heScale = Math.Sqrt(2.0 / (layer.InChannels * 9));
+            stateDict[layer.WeightKey] = torch.randn([layer.OutChannels, layer.InChannels, 3, 3], generator: generator) * heScale;
+            stateDict[layer.BiasKey] = torch.zeros(layer.OutChannels);
+        }
+        return FromStateDict(stateDict, "random VGG19", device);
+    }
+
     /// <summary>Whether a state dict key belongs to the convolution stack (so a loader can skip the classifier).</summary>
     public static bool IsConvolutionKey(string key)
     {
