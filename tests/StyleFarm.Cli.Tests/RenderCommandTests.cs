@@ -77,3 +77,55 @@ public class RenderCommandTests
         Assert.Contains("does not exist", run.Stderr);
     }
 }
+
+public class RenderWithVgg19WeightsTests
+{
+    /// <summary>(.pth loading is covered by the engine's weights tests; here the command's path end to end.)</summary>
+    [Fact]
+    public void RendersWithAUserSuppliedStateDict()
+    {
+        using var dir = new TempFolder();
+        string weights = dir.File("vgg19.safetensors");
+        Vgg19WeightFiles.WriteRandom(weights);
+        var run = StyleFarmProcess.Run(dir.Path, "render", "--demo", "--network", "vgg19", "--weights", weights,
+            "--out", "out.png", "--size", "48", "--steps", "2");
+        Assert.True(run.ExitCode == 0, run.All);
+        Assert.True(File.Exists(dir.File("out.png")));
+    }
+
+    [Fact]
+    public void ATruncatedWeightsFileIsNamedInTheError()
+    {
+        using var dir = new TempFolder();
+        string weights = dir.File("vgg19.safetensors");
+        Vgg19WeightFiles.WriteRandom(weights);
+        byte[] bytes = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
+        var run = StyleFarmProcess.Run(dir.Path, "render", "--demo", "--network", "vgg19", "--weights", weights, "--out", "out.png", "--size", "48", "--steps", "2");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("vgg19.safetensors", run.Stderr);
+        Assert.False(File.Exists(dir.File("out.png")));
+    }
+}
+
+/// <summary>A torchvision-layout VGG19 state dict with random weights, as a user's file would hold it.</summary>
+internal static class Vgg19WeightFiles
+{
+    public static void WriteRandom(string path)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var stateDict = new Dictionary<string, TorchSharp.torch.Tensor>();
+        {
+            int[] indices = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
+            long inputs = 3;
+            foreach (var (index, outputs) in indices.Zip(new long[] { 64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512 }))
+            {
+                // Half precision keeps the file at 40 MB; the loader converts to float32.
+                stateDict[$"features.{index}.weight"] = TorchSharp.torch.randn(outputs, inputs, 3, 3).mul(0.05).to(TorchSharp.torch.ScalarType.Float16);
+                stateDict[$"features.{index}.bias"] = TorchSharp.torch.zeros(outputs, dtype: TorchSharp.torch.ScalarType.Float16);
+                inputs = outputs;
+            }
+        }
+        StyleFarm.Engine.Weights.SafeTensors.Save(path, stateDict);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StyleFarm.Engine.Devices;
 using StyleFarm.Engine.Losses;
 using StyleFarm.Engine.Networks;
 using StyleFarm.Engine.Optimisation;
@@ -25,6 +26,7 @@ public sealed class FusedRunner(IFeatureNetwork network)
         options ??= new RunOptions();
         spec.Validate(Network);
         RequireImagePair(content, style);
+        ComputeDevice.SetThreads(options.Threads);
         var clock = Stopwatch.StartNew();
 
         using var targets = StyleTargets.Compute(Network, spec, content, style);

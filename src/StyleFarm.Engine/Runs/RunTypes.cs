@@ -30,6 +30,9 @@ public sealed class RunOptions
     /// <summary>Go on from this checkpoint instead of starting afresh.</summary>
     public UnitCheckpoint? ResumeFrom { get; init; }
 
+    /// <summary>CPU threads for torch during the run (0: leave as is). Torch's thread pool is per process.</summary>
+    public int Threads { get; init; }
+
     /// <summary>How a fused batch goes through the network; by default image by image on a CPU, batched on a GPU.</summary>
     public BatchExecution? Execution { get; init; }
 }

@@ -43,7 +43,6 @@ public sealed class RenderCommand : Command<RenderCommandSettings>
         var clock = Stopwatch.StartNew();
         RenderSettings settings = options.ToRenderSettings();
         Device device = ComputeDevice.Resolve(options.Device);
-        ComputeDevice.SetThreads(options.Threads);
         var (contentPath, stylePath) = InputImages(options);
 
         using IFeatureNetwork network = FeatureNetworks.Load(settings.Network, settings.Weights, device);
@@ -56,6 +55,7 @@ public sealed class RenderCommand : Command<RenderCommandSettings>
         using var progress = RenderProgress.ForConsole(spec.MaxSteps, spec.StyleLayers);
         var runOptions = new RunOptions
         {
+            Threads = options.Threads,
             OnStep = progress.Report,
             OnSnapshot = snapshot =>
             {
