@@ -33,4 +33,12 @@ public static class ComputeDevice
         if (threads < 0) throw new EngineException($"threads must be 0 (default) or positive, not {threads}");
         if (threads > 0) torch.set_num_threads(threads);
     }
+
+    /// <summary>A tensor this object owns, moved to <paramref name="device"/>; the old handle is freed when a copy was made.</summary>
+    public static Tensor MoveOwned(Tensor tensor, Device device)
+    {
+        Tensor moved = tensor.to(device).DetachFromDisposeScope();
+        if (!ReferenceEquals(moved, tensor)) tensor.Dispose();
+        return moved;
+    }
 }

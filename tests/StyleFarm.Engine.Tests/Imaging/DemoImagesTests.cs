@@ -3,6 +3,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using StyleFarm.Engine.Imaging;
 using TorchSharp;
+using StyleFarm.Engine.Tests.Support;
 
 namespace StyleFarm.Engine.Tests.Imaging;
 

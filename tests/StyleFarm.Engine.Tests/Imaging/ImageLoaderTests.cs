@@ -5,6 +5,7 @@ using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using StyleFarm.Engine.Imaging;
 using TorchSharp;
+using StyleFarm.Engine.Tests.Support;
 
 namespace StyleFarm.Engine.Tests.Imaging;
 

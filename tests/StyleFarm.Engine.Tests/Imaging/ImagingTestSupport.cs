@@ -5,31 +5,6 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace StyleFarm.Engine.Tests.Imaging;
 
-/// <summary>A fresh folder under the system temp folder, deleted with everything in it on dispose.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "stylefarm-imaging-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class SampleImages
 {
     /// <summary>An image whose pixel (x, y) is <paramref name="color"/>(x, y).</summary>

@@ -4,12 +4,13 @@ using TorchSharp;
 using TorchSharp.PyBridge;
 using static StyleFarm.Engine.Tests.Weights.TorchSaveWriter;
 using static TorchSharp.torch;
+using StyleFarm.Engine.Tests.Support;
 
 namespace StyleFarm.Engine.Tests.Weights;
 
 public sealed class PthWeightsTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

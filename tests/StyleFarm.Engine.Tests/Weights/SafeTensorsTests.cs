@@ -4,12 +4,13 @@ using System.Text.Json;
 using StyleFarm.Engine.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using StyleFarm.Engine.Tests.Support;
 
 namespace StyleFarm.Engine.Tests.Weights;
 
 public sealed class SafeTensorsTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

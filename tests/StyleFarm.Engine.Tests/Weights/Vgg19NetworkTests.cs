@@ -4,6 +4,7 @@ using StyleFarm.Engine.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using StyleFarm.Engine.Tests.Support;
 
 namespace StyleFarm.Engine.Tests.Weights;
 
@@ -21,7 +22,7 @@ public sealed class Vgg19WeightsFixture : IDisposable
         (28, 512, 512), (30, 512, 512), (32, 512, 512), (34, 512, 512),
     ];
 
-    private readonly TempDir _dir = new();
+    private readonly TempFolder _dir = new();
 
     public Vgg19WeightsFixture()
     {
@@ -63,7 +64,7 @@ public sealed class Vgg19WeightsFixture : IDisposable
 
 public sealed class Vgg19NetworkTests(Vgg19WeightsFixture weights) : IClassFixture<Vgg19WeightsFixture>, IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

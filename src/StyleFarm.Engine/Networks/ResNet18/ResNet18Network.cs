@@ -1,3 +1,4 @@
+using StyleFarm.Engine.Devices;
 using StyleFarm.Engine.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -311,20 +312,9 @@ public sealed class ResNet18Network : IFeatureNetwork
     public void MoveTo(Device device)
     {
         ThrowIfDisposed();
-        _weights = _weights.ToDictionary(kv => kv.Key, kv => MovedTo(kv.Value, device), StringComparer.Ordinal);
-        _bgrMeans = MovedTo(_bgrMeans, device);
+        _weights = _weights.ToDictionary(kv => kv.Key, kv => ComputeDevice.MoveOwned(kv.Value, device), StringComparer.Ordinal);
+        _bgrMeans = ComputeDevice.MoveOwned(_bgrMeans, device);
         Device = device;
-    }
-
-    /// <summary>The tensor on <paramref name="device"/>, the old handle freed when a copy was made.</summary>
-    private static Tensor MovedTo(Tensor tensor, Device device)
-    {
-        var moved = tensor.to(device).DetachFromDisposeScope();
-        if (!ReferenceEquals(moved, tensor))
-        {
-            tensor.Dispose();
-        }
-        return moved;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

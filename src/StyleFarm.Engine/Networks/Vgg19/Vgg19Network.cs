@@ -1,3 +1,4 @@
+using StyleFarm.Engine.Devices;
 using System.Text.RegularExpressions;
 using StyleFarm.Engine.Weights;
 using TorchSharp;
@@ -313,23 +314,12 @@ public sealed class Vgg19Network : IFeatureNetwork
         ObjectDisposedException.ThrowIf(_disposed, this);
         for (var i = 0; i < _weights.Length; i++)
         {
-            _weights[i] = Moved(_weights[i], device);
-            _biases[i] = Moved(_biases[i], device);
+            _weights[i] = ComputeDevice.MoveOwned(_weights[i], device);
+            _biases[i] = ComputeDevice.MoveOwned(_biases[i], device);
         }
-        _mean = Moved(_mean, device);
-        _std = Moved(_std, device);
+        _mean = ComputeDevice.MoveOwned(_mean, device);
+        _std = ComputeDevice.MoveOwned(_std, device);
         Device = device;
-    }
-
-    /// <summary>The tensor on <paramref name="device"/>; the old one is freed unless it already was there.</summary>
-    private static Tensor Moved(Tensor tensor, Device device)
-    {
-        var moved = tensor.to(device).DetachFromDisposeScope();
-        if (!ReferenceEquals(moved, tensor))
-        {
-            tensor.Dispose();
-        }
-        return moved;
     }
 
     public void Dispose()
