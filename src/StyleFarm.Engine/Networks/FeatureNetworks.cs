@@ -11,6 +11,22 @@ public static class FeatureNetworks
     public const string Vgg19 = "vgg19";
     public static readonly IReadOnlyList<string> Names = [ResNet18, Vgg19];
 
+    /// <summary>A network's defaults by name, without loading it.</summary>
+    public static NetworkDefaults DefaultsFor(string name) => name.ToLowerInvariant() switch
+    {
+        ResNet18 => ResNet18Network.DefaultSettings,
+        Vgg19 => Vgg19Network.DefaultSettings,
+        _ => throw new EngineException($"unknown network '{name}': expected one of {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>The layers a network can read features from, without loading it.</summary>
+    public static IReadOnlyList<string> LayersOf(string name) => name.ToLowerInvariant() switch
+    {
+        ResNet18 => ResNet18Network.LayerNamesInOrder,
+        Vgg19 => Vgg19Network.LayerNamesInOrder,
+        _ => throw new EngineException($"unknown network '{name}': expected one of {string.Join(", ", Names)}"),
+    };
+
     /// <param name="weightsPath">vgg19: the state dict to load (required); resnet18: an ONNX file other than the packaged one.</param>
     public static IFeatureNetwork Load(string name, string? weightsPath, Device device)
     {

@@ -25,7 +25,10 @@ public sealed class ResNet18Network : IFeatureNetwork
     /// </summary>
     public static readonly IReadOnlyList<float> BgrMeans = [103.06f, 115.90f, 123.15f];
 
-    private static readonly string[] Layers = ["stem", "layer1", "layer2", "layer3", "layer4"];
+    /// <summary>The readable layers in forward order: the first ReLU, then the end of each stage.</summary>
+    public static IReadOnlyList<string> LayerNamesInOrder { get; } = ["stem", "layer1", "layer2", "layer3", "layer4"];
+
+    private static readonly string[] Layers = [.. LayerNamesInOrder];
 
     private readonly ResNetLayout _layout;
     private Dictionary<string, Tensor> _weights;
@@ -53,7 +56,10 @@ public sealed class ResNet18Network : IFeatureNetwork
     /// <summary>Five stride-2 steps: a side that is not a multiple of 32 leaves the shortcut and main paths disagreeing.</summary>
     public int SideMultiple => 32;
 
-    public NetworkDefaults Defaults { get; } = new(
+    public NetworkDefaults Defaults => DefaultSettings;
+
+    /// <summary>The defaults without loading the network (a sweep resolves its jobs' settings with them).</summary>
+    public static NetworkDefaults DefaultSettings { get; } = new(
         ContentLayer: "layer3",
         StyleLayers: Layers.ToDictionary(layer => layer, _ => 1.0),
         LossForm: LossForm.Relative,

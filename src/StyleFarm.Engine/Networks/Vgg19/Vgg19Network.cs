@@ -56,14 +56,18 @@ public sealed class Vgg19Network : IFeatureNetwork
         return [.. layers];
     }
 
-    private static readonly IReadOnlyList<string> Names = Layers.Select(l => l.Name).ToArray();
+    /// <summary>The readable layers in forward order: conv1_1 … conv5_4 (each convolution before its ReLU).</summary>
+    public static IReadOnlyList<string> LayerNamesInOrder { get; } = Layers.Select(l => l.Name).ToArray();
+
+    private static IReadOnlyList<string> Names => LayerNamesInOrder;
 
     private static readonly Dictionary<string, int> Depth = Layers.Select((l, i) => (l.Name, i)).ToDictionary(p => p.Name, p => p.i);
 
     /// <summary>A key in the VGG convolution stack, after any prefix such as "module." or "model.".</summary>
     private static readonly Regex FeatureKey = new(@"^(?<prefix>(?:.*\.)?)features\.(?<index>\d+)\.(?:weight|bias)$", RegexOptions.Compiled);
 
-    private static readonly NetworkDefaults Vgg19Defaults = new(
+    /// <summary>The defaults without loading the network (a sweep resolves its jobs' settings with them).</summary>
+    public static NetworkDefaults DefaultSettings { get; } = new(
         ContentLayer: "conv4_2",
         StyleLayers: new Dictionary<string, double>
         {
@@ -103,7 +107,7 @@ public sealed class Vgg19Network : IFeatureNetwork
     /// <summary>Any side works: the pools floor odd sides, as in torchvision.</summary>
     public int SideMultiple => 1;
 
-    public NetworkDefaults Defaults => Vgg19Defaults;
+    public NetworkDefaults Defaults => DefaultSettings;
 
     public Device Device { get; private set; }
 
