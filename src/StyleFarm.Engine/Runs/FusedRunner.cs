@@ -77,7 +77,7 @@ public sealed class FusedRunner(IFeatureNetwork network)
 
             using Tensor image = state.ImageOf(row);
             if (isOutput) outputs.Add(new VariantOutput(variant.Id, step, image.clone()));
-            if (snapshotStep || isOutput) options.OnSnapshot?.Invoke(new Snapshot(variant.Id, step, isOutput, image));
+            if (snapshotStep || isOutput) options.OnSnapshot?.Invoke(new Snapshot(variant.Id, step, isOutput, image, state.Traces[variant.Id]));
         }
     }
 

@@ -10,9 +10,10 @@ public sealed record VariantLosses(string VariantId, LossRow Losses);
 
 /// <summary>
 /// An image of one variant at one step: a snapshot (every save_every steps) or an output (at one of the variant's
-/// step counts), or both. <see cref="Image"/> is a CPU tensor [3,H,W] in [0,1], valid only during the callback.
+/// step counts), or both. <see cref="Image"/> is a CPU tensor [3,H,W] in [0,1] and <see cref="Trace"/> the
+/// variant's losses so far; both are valid only during the callback.
 /// </summary>
-public sealed record Snapshot(string VariantId, int Step, bool IsOutput, Tensor Image);
+public sealed record Snapshot(string VariantId, int Step, bool IsOutput, Tensor Image, LossTrace Trace);
 
 /// <summary>Hooks and controls for one run of a unit; every hook is optional and costs nothing when unset.</summary>
 public sealed class RunOptions
