@@ -4,7 +4,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using StyleFarm.Coordinator.Cluster;
+using StyleFarm.Cluster;
 
 namespace StyleFarm.Coordinator.Tests.Cluster;
 

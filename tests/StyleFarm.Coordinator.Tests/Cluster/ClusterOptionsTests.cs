@@ -1,4 +1,4 @@
-using StyleFarm.Coordinator.Cluster;
+using StyleFarm.Cluster;
 
 namespace StyleFarm.Coordinator.Tests.Cluster;
 

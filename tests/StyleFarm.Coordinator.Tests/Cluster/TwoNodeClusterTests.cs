@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster;
-using StyleFarm.Coordinator.Cluster;
+using StyleFarm.Cluster;
 using StyleFarm.Messages.Blobs;
 using StyleFarm.Messages.Work;
 using Xunit.Abstractions;

@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
 using Hyperion;
-using StyleFarm.Coordinator.Cluster;
+using StyleFarm.Cluster;
 using StyleFarm.Messages;
 using StyleFarm.Messages.Blobs;
 using StyleFarm.Messages.Work;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Akka.Actor;
 using StyleFarm.Messages;
 
-namespace StyleFarm.Coordinator.Cluster;
+namespace StyleFarm.Cluster;
 
 /// <summary>The cluster roles of the farm.</summary>
 public static class StyleFarmRoles

@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
 
-namespace StyleFarm.Coordinator.Cluster;
+namespace StyleFarm.Cluster;
 
 /// <summary>
 /// Lets Akka's own local-only messages pass <c>akka.actor.serialize-messages</c>: it hands the object back as it

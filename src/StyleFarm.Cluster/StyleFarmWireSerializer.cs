@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using StyleFarm.Messages;
 
-namespace StyleFarm.Coordinator.Cluster;
+namespace StyleFarm.Cluster;
 
 /// <summary>
 /// The serializer of every <see cref="IStyleFarmMessage"/>: Hyperion, restricted to

@@ -11,7 +11,7 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using StyleFarm.Messages;
 
-namespace StyleFarm.Coordinator.Cluster;
+namespace StyleFarm.Cluster;
 
 /// <summary>
 /// The one Akka setup of every StyleFarm process (coordinator, GPU node, the embedded farm, tests): remoting on one

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using Hyperion;
 using StyleFarm.Messages;
 
-namespace StyleFarm.Coordinator.Cluster;
+namespace StyleFarm.Cluster;
 
 /// <summary>
 /// The allowlist of the wire: every concrete <see cref="IStyleFarmMessage"/> in StyleFarm.Messages, and the types
