@@ -1,0 +1,122 @@
+using Microsoft.Data.Sqlite;
+using StyleFarm.Messages.Jobs;
+using StyleFarm.Messages.Nodes;
+using StyleFarm.Messages.Work;
+
+namespace StyleFarm.Coordinator.Store;
+
+public sealed partial class FarmStore
+{
+    private const string JobColumns = """
+        j.id, j.settings_json, j.state, j.result_blob, j.trace_blob, j.final_losses, j.node, j.device, j.created_at,
+        j.started_at, j.finished_at, j.engine_seconds, j.batch_size, j.failure_reason
+        """;
+
+    public JobRecord? GetJob(string jobId) => Read(() =>
+        Query($"SELECT {JobColumns} FROM jobs j WHERE j.id = $id", ReadJob, ("$id", jobId)).FirstOrDefault());
+
+    /// <summary>The jobs among <paramref name="jobIds"/> that are done, in any sweep: a new sweep reuses them.</summary>
+    public IReadOnlyDictionary<string, JobRecord> FindCompletedJobs(IEnumerable<string> jobIds)
+    {
+        string ids = StoreJson.Write(jobIds.Distinct(StringComparer.Ordinal).ToArray());
+        return Read(() => Query($"""
+            SELECT {JobColumns} FROM jobs j
+            WHERE j.state = 'done' AND j.id IN (SELECT value FROM json_each($ids))
+            """, ReadJob, ("$ids", ids)).ToDictionary(j => j.Id, StringComparer.Ordinal));
+    }
+
+    /// <summary>A sweep's jobs in the order its file expanded them, with the swept values that named each.</summary>
+    public IReadOnlyList<SweepJobRecord> SweepJobs(string sweepId) => Read(() => Query($"""
+        SELECT {JobColumns}, sj.swept_json FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+        WHERE sj.sweep_id = $sweep ORDER BY sj.seq
+        """, r => new SweepJobRecord(ReadJob(r), StoreJson.Read<Dictionary<string, string>>(r.Text("swept_json"))),
+        ("$sweep", sweepId)));
+
+    /// <summary>
+    /// Records a job's result exactly once, whichever attempt delivers it: the first report wins, and a later one
+    /// (a duplicate run after a requeue, a resent message) changes nothing and comes back as
+    /// <see cref="RecordOutcome.Duplicate"/>; answer both with ResultStored. A late result of a failed or cancelled
+    /// job is still recorded (finished work is worth keeping), and a failed sweep it completes becomes done.
+    /// </summary>
+    public RecordOutcome RecordJobResult(JobResult result)
+    {
+        BlobAddress.Require(result.ImageBlob, nameof(result));
+        BlobAddress.Require(result.TraceBlob, nameof(result));
+        return Write(() =>
+        {
+            int changed = Execute("""
+                UPDATE jobs SET state = 'done', result_blob = $image, trace_blob = $trace, final_losses = $losses,
+                    node = COALESCE((SELECT node FROM attempts WHERE id = $attempt), $node),
+                    device = $device, started_at = $started, finished_at = $finished,
+                    engine_seconds = $engine, batch_size = $batch, failure_reason = NULL
+                WHERE id = $id AND state <> 'done'
+                """, ("$id", result.JobId), ("$image", result.ImageBlob), ("$trace", result.TraceBlob),
+                ("$losses", StoreJson.Write(result.FinalLosses)), ("$attempt", result.AttemptId), ("$node", NodeOfDevice(result.DeviceId)), ("$device", result.DeviceId),
+                ("$started", result.Timings.StartedAt.ToUnixTimeMilliseconds()),
+                ("$finished", result.Timings.FinishedAt.ToUnixTimeMilliseconds()),
+                ("$engine", result.Timings.EngineSeconds), ("$batch", result.Timings.BatchSize));
+            if (changed == 1)
+            {
+                SettleFailedSweepsOf(result.JobId, Now());
+                return RecordOutcome.Recorded;
+            }
+            return Scalar<long>("SELECT COUNT(*) FROM jobs WHERE id = $id", ("$id", result.JobId)) == 1
+                ? RecordOutcome.Duplicate
+                : RecordOutcome.UnknownJob;
+        });
+    }
+
+    /// <summary>
+    /// Files a variant's snapshot at <paramref name="step"/> under every job of the variant that runs at least that
+    /// far (a job of 100 steps is the first 100 of the variant). The first snapshot of a job at a step stays (a
+    /// rerun from a checkpoint sends some again). Returns how many jobs gained it.
+    /// </summary>
+    public int AddSnapshot(string unitId, string variantId, int step, string imageBlob)
+    {
+        BlobAddress.Require(imageBlob, nameof(imageBlob));
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        return Write(() =>
+        {
+            if (UnitOrNull(unitId)?.Unit.Variants.FirstOrDefault(v => v.VariantId == variantId) is not { } variant) return 0;
+            int added = 0;
+            foreach (JobAtStep job in variant.Jobs.Where(j => j.Steps >= step))
+                added += Execute("INSERT INTO snapshots (job_id, step, blob) VALUES ($job, $step, $blob) ON CONFLICT DO NOTHING",
+                    ("$job", job.JobId), ("$step", step), ("$blob", imageBlob));
+            return added;
+        });
+    }
+
+    public IReadOnlyList<SnapshotRecord> Snapshots(string jobId) => Read(() => Query(
+        "SELECT job_id, step, blob FROM snapshots WHERE job_id = $job ORDER BY step",
+        r => new SnapshotRecord(r.Text("job_id"), r.Int("step"), r.Text("blob")), ("$job", jobId)));
+
+    /// <summary>A sweep that failed for want of this job, with no unit left to run, is done once all its jobs are.</summary>
+    private void SettleFailedSweepsOf(string jobId, long now) => Execute($"""
+        UPDATE sweeps SET state = 'done', finished_at = $now
+        WHERE state = 'failed'
+          AND id IN (SELECT sweep_id FROM sweep_jobs WHERE job_id = $job)
+          AND NOT EXISTS (SELECT 1 FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+                          WHERE sj.sweep_id = sweeps.id AND j.state <> 'done')
+          AND NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = sweeps.id AND state IN {OpenUnitStates})
+        """, ("$job", jobId), ("$now", now));
+
+    // The attempt knows the node; a result of an attempt this database never made falls back on the device id.
+    private static string NodeOfDevice(string deviceId) =>
+        DeviceIds.TrySplit(deviceId, out string node, out _) ? node : deviceId;
+
+    private static JobRecord ReadJob(SqliteDataReader r) => new(
+        r.Text("id"),
+        StoreJson.Read<JobSettings>(r.Text("settings_json")),
+        r.State<JobState>("state"),
+        r.TextOrNull("result_blob"),
+        r.TextOrNull("trace_blob"),
+        r.TextOrNull("final_losses") is { } losses ? StoreJson.Read<LossValues>(losses) : null,
+        r.TextOrNull("node"),
+        r.TextOrNull("device"),
+        r.Time("created_at"),
+        r.TimeOrNull("started_at"),
+        r.TimeOrNull("finished_at"),
+        r.RealOrNull("engine_seconds"),
+        r.IntOrNull("batch_size"),
+        r.TextOrNull("failure_reason"));
+}

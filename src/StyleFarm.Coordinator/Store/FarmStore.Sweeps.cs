@@ -1,0 +1,197 @@
+using Microsoft.Data.Sqlite;
+using StyleFarm.Messages.Work;
+
+namespace StyleFarm.Coordinator.Store;
+
+public sealed partial class FarmStore
+{
+    private const string SweepColumns = "id, name, file_text, state, priority, retries, created_at, finished_at";
+    private const string OpenUnitStates = "('queued', 'assigned', 'running')";
+    private static readonly string UnfinishedSweepStates = DbSet(SweepState.Queued, SweepState.Running, SweepState.Paused);
+
+    /// <summary>
+    /// Stores a sweep with its jobs and units in one transaction: a sweep that fails to store leaves nothing.
+    /// Jobs already done (in any sweep) stay done and are reused; failed or cancelled ones are queued again.
+    /// A sweep with no units finishes at once: done if every job is already done, failed otherwise.
+    /// </summary>
+    public SweepRecord CreateSweep(NewSweep sweep)
+    {
+        CheckNewSweep(sweep);
+        return Write(() =>
+        {
+            long now = Now();
+            InsertSweep(sweep, now);
+            InsertJobs(sweep, now);
+            InsertUnits(sweep.Id, sweep.Units, seqOf: i => i, failures: 0, now);
+            SettleSweep(sweep.Id, now);
+            return SweepOrNull(sweep.Id)!;
+        });
+    }
+
+    public SweepRecord? GetSweep(string sweepId) => Read(() => SweepOrNull(sweepId));
+
+    /// <summary>Every sweep, newest first.</summary>
+    public IReadOnlyList<SweepRecord> ListSweeps() =>
+        Read(() => Query($"SELECT {SweepColumns} FROM sweeps ORDER BY created_at DESC, rowid DESC", ReadSweep));
+
+    /// <summary>Pauses a queued or running sweep; returns the sweep's state afterwards (null if unknown).</summary>
+    public SweepState? PauseSweep(string sweepId) => Write(() =>
+    {
+        Execute("UPDATE sweeps SET state = 'paused' WHERE id = $id AND state IN ('queued', 'running')", ("$id", sweepId));
+        return SweepStateOf(sweepId);
+    });
+
+    /// <summary>Resumes a paused sweep (running if any unit ever started, else queued); returns its state afterwards.</summary>
+    public SweepState? ResumeSweep(string sweepId) => Write(() =>
+    {
+        Execute("""
+            UPDATE sweeps SET state = CASE
+                WHEN EXISTS (SELECT 1 FROM units WHERE sweep_id = $id AND attempts > 0) THEN 'running' ELSE 'queued' END
+            WHERE id = $id AND state = 'paused'
+            """, ("$id", sweepId));
+        return SweepStateOf(sweepId);
+    });
+
+    /// <summary>
+    /// Cancels an unfinished sweep: its open units and their attempts end as cancelled, and so do its unfinished
+    /// jobs that no other unfinished sweep wants. Returns the sweep's state afterwards (a done sweep stays done).
+    /// </summary>
+    public SweepState? CancelSweep(string sweepId) => Write(() =>
+    {
+        long now = Now();
+        int changed = Execute(
+            "UPDATE sweeps SET state = 'cancelled', finished_at = $now WHERE id = $id AND state IN (SELECT value FROM json_each($open))",
+            ("$id", sweepId), ("$now", now), ("$open", UnfinishedSweepStates));
+        if (changed == 1) CancelSweepWork(sweepId, now);
+        return SweepStateOf(sweepId);
+    });
+
+    private void CancelSweepWork(string sweepId, long now)
+    {
+        Execute("""
+            UPDATE attempts SET finished_at = $now, outcome = 'cancelled', reason = 'sweep cancelled'
+            WHERE sweep_id = $id AND finished_at IS NULL
+            """, ("$id", sweepId), ("$now", now));
+        Execute($"""
+            UPDATE units SET state = 'cancelled', attempt_id = NULL, node = NULL, device = NULL, updated_at = $now
+            WHERE sweep_id = $id AND state IN {OpenUnitStates}
+            """, ("$id", sweepId), ("$now", now));
+        Execute("""
+            UPDATE jobs SET state = 'cancelled'
+            WHERE state IN ('queued', 'running')
+              AND id IN (SELECT job_id FROM sweep_jobs WHERE sweep_id = $id)
+              AND NOT EXISTS (
+                  SELECT 1 FROM sweep_jobs other JOIN sweeps s ON s.id = other.sweep_id
+                  WHERE other.job_id = jobs.id AND other.sweep_id <> $id
+                    AND s.state IN (SELECT value FROM json_each($open)))
+            """, ("$id", sweepId), ("$open", UnfinishedSweepStates));
+    }
+
+    /// <summary>Finishes a sweep once no unit is left to run: done if every job is done, failed otherwise.</summary>
+    private void SettleSweep(string sweepId, long now)
+    {
+        Execute($"""
+            UPDATE sweeps SET finished_at = $now, state = CASE
+                WHEN EXISTS (SELECT 1 FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+                             WHERE sj.sweep_id = $id AND j.state <> 'done') THEN 'failed' ELSE 'done' END
+            WHERE id = $id
+              AND state IN (SELECT value FROM json_each($open))
+              AND NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = $id AND state IN {OpenUnitStates})
+            """, ("$id", sweepId), ("$now", now), ("$open", UnfinishedSweepStates));
+    }
+
+    private static void CheckNewSweep(NewSweep sweep)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sweep.Id);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sweep.Name);
+        ArgumentOutOfRangeException.ThrowIfNegative(sweep.Retries);
+        if (sweep.Jobs.Count == 0) throw new ArgumentException($"Sweep '{sweep.Id}' has no jobs.", nameof(sweep));
+        CheckUnits(sweep.Id, sweep.Jobs.Select(j => j.Settings.JobId), sweep.Units);
+    }
+
+    /// <summary>Clear errors for what the schema would also refuse, before anything is written.</summary>
+    private static void CheckUnits(string sweepId, IEnumerable<string> sweepJobIds, IReadOnlyList<WorkUnit> units)
+    {
+        var jobIds = sweepJobIds.ToHashSet(StringComparer.Ordinal);
+        var unitIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (WorkUnit unit in units)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(unit.UnitId);
+            if (unit.SweepId != sweepId)
+                throw new ArgumentException($"Unit '{unit.UnitId}' belongs to sweep '{unit.SweepId}', not '{sweepId}'.", nameof(units));
+            if (!unitIds.Add(unit.UnitId))
+                throw new ArgumentException($"Sweep '{sweepId}' has two units with id '{unit.UnitId}'.", nameof(units));
+            string? stranger = unit.Jobs.Select(j => j.JobId).FirstOrDefault(id => !jobIds.Contains(id));
+            if (stranger is not null)
+                throw new ArgumentException($"Unit '{unit.UnitId}' answers job '{stranger}', which is not in sweep '{sweepId}'.", nameof(units));
+        }
+    }
+
+    private void InsertSweep(NewSweep sweep, long now) => Execute("""
+        INSERT INTO sweeps (id, name, file_text, state, priority, retries, created_at)
+        VALUES ($id, $name, $file, 'queued', $priority, $retries, $now)
+        """,
+        ("$id", sweep.Id), ("$name", sweep.Name), ("$file", sweep.FileText), ("$priority", sweep.Priority),
+        ("$retries", sweep.Retries), ("$now", now));
+
+    private void InsertJobs(NewSweep sweep, long now)
+    {
+        // A job that failed or was cancelled before gets another chance; a done one keeps its result.
+        SqliteCommand job = Command("""
+            INSERT INTO jobs (id, settings_json, state, created_at) VALUES ($id, $settings, 'queued', $now)
+            ON CONFLICT (id) DO UPDATE SET state = 'queued', failure_reason = NULL
+            WHERE jobs.state IN ('failed', 'cancelled')
+            """, [("$id", ""), ("$settings", ""), ("$now", now)]);
+        // Two combinations that resolve to the same settings are one job; the first one's labels stay.
+        SqliteCommand link = Command("""
+            INSERT INTO sweep_jobs (sweep_id, job_id, seq, swept_json) VALUES ($sweep, $id, $seq, $swept)
+            ON CONFLICT DO NOTHING
+            """, [("$sweep", sweep.Id), ("$id", ""), ("$seq", 0), ("$swept", "")]);
+        for (int i = 0; i < sweep.Jobs.Count; i++)
+        {
+            NewSweepJob entry = sweep.Jobs[i];
+            string id = entry.Settings.JobId;
+            job.Parameters["$id"].Value = id;
+            job.Parameters["$settings"].Value = StoreJson.Write(entry.Settings);
+            job.ExecuteNonQuery();
+            link.Parameters["$id"].Value = id;
+            link.Parameters["$seq"].Value = i;
+            link.Parameters["$swept"].Value = StoreJson.Write(entry.SweptValues);
+            link.ExecuteNonQuery();
+        }
+    }
+
+    private void InsertUnits(string sweepId, IReadOnlyList<WorkUnit> units, Func<int, int> seqOf, int failures, long now)
+    {
+        SqliteCommand insert = Command("""
+            INSERT INTO units (id, sweep_id, seq, unit_json, state, failures, updated_at)
+            VALUES ($id, $sweep, $seq, $json, 'queued', $failures, $now)
+            """, [("$id", ""), ("$sweep", sweepId), ("$seq", 0), ("$json", ""), ("$failures", failures), ("$now", now)]);
+        SqliteCommand link = Command("""
+            INSERT INTO unit_jobs (unit_id, sweep_id, job_id) VALUES ($unit, $sweep, $job) ON CONFLICT DO NOTHING
+            """, [("$unit", ""), ("$sweep", sweepId), ("$job", "")]);
+        for (int i = 0; i < units.Count; i++)
+        {
+            WorkUnit unit = units[i];
+            insert.Parameters["$id"].Value = unit.UnitId;
+            insert.Parameters["$seq"].Value = seqOf(i);
+            insert.Parameters["$json"].Value = StoreJson.Write(unit);
+            insert.ExecuteNonQuery();
+            link.Parameters["$unit"].Value = unit.UnitId;
+            foreach (JobAtStep job in unit.Jobs)
+            {
+                link.Parameters["$job"].Value = job.JobId;
+                link.ExecuteNonQuery();
+            }
+        }
+    }
+
+    private SweepRecord? SweepOrNull(string sweepId) =>
+        Query($"SELECT {SweepColumns} FROM sweeps WHERE id = $id", ReadSweep, ("$id", sweepId)).FirstOrDefault();
+
+    private SweepState? SweepStateOf(string sweepId) => SweepOrNull(sweepId)?.State;
+
+    private static SweepRecord ReadSweep(SqliteDataReader r) => new(
+        r.Text("id"), r.Text("name"), r.Text("file_text"), r.State<SweepState>("state"), r.Int("priority"),
+        r.Int("retries"), r.Time("created_at"), r.TimeOrNull("finished_at"));
+}

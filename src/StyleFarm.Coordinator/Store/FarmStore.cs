@@ -1,0 +1,225 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace StyleFarm.Coordinator.Store;
+
+/// <summary>
+/// The coordinator's durable state: sweeps, jobs, work units and attempts, in SQLite (<c>farm.db</c> in the data
+/// folder). Every public method runs in one transaction and returns after it committed with synchronous=FULL, so
+/// anything the caller acknowledges afterwards survives a kill; <see cref="Batch(Action)"/> groups many calls
+/// under one commit. One connection serves all callers in turn (thread-safe): the farm's writes are small, and the
+/// lock costs nothing next to the fsync of each commit.
+/// </summary>
+public sealed partial class FarmStore : IDisposable
+{
+    public const string DatabaseFileName = "farm.db";
+
+    private readonly SqliteConnection _db;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _transaction;
+    private int _savepoints;
+    private bool _disposed;
+
+    public FarmStore(string dataFolder, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        DataFolder = Path.GetFullPath(dataFolder);
+        Directory.CreateDirectory(DataFolder);
+        DatabasePath = Path.Combine(DataFolder, DatabaseFileName);
+        _db = new SqliteConnection(ConnectionString(DatabasePath));
+        try
+        {
+            _db.Open();
+            ConfigureConnection();
+            StoreSchema.Migrate(_db, DatabasePath);
+        }
+        catch
+        {
+            _db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The schema version this build writes; a database with a higher one is refused.</summary>
+    public static int SchemaVersion => StoreSchema.Latest;
+
+    public string DataFolder { get; }
+
+    public string DatabasePath { get; }
+
+    /// <summary>Runs inside every write transaction just before it commits; tests throw here to prove atomicity.</summary>
+    internal Action? BeforeCommit { get; set; }
+
+    /// <summary>The value of a pragma on the store's own connection (foreign_keys, synchronous…), for tests.</summary>
+    internal string? Pragma(string name)
+    {
+        if (!name.All(c => char.IsAsciiLetterLower(c) || c == '_')) throw new ArgumentException($"Not a pragma: {name}", nameof(name));
+        return Read(() => Scalar<string>($"PRAGMA {name}"));
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (SqliteCommand command in _commands.Values) command.Dispose();
+            _db.Dispose();
+        }
+    }
+
+    private static string ConnectionString(string path) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        ForeignKeys = true,
+        // A pooled connection would keep the file open after Dispose, and a reopened store must see a closed file.
+        Pooling = false,
+    }.ToString();
+
+    private void ConfigureConnection()
+    {
+        Execute("PRAGMA busy_timeout = 5000");
+        // WAL lets readers (the HTTP API) run beside the writer; it is a property of the file, so check it took.
+        string mode = Scalar<string>("PRAGMA journal_mode = WAL") ?? "";
+        if (!mode.Equals("wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"'{DatabasePath}' could not switch to WAL mode (it stays in '{mode}').");
+        // FULL syncs the WAL on every commit: NORMAL could lose the last acknowledged changes on a power cut.
+        Execute("PRAGMA synchronous = FULL");
+    }
+
+    /// <summary>
+    /// Runs several store calls as one transaction with one fsync (group commit): a commit costs milliseconds on
+    /// a real disk, so an actor that handles many messages at once should apply them in a batch and acknowledge
+    /// them all after it returns. All or nothing: if any call throws, none of the batch is stored.
+    /// </summary>
+    public void Batch(Action work) => Write(() =>
+    {
+        work();
+        return true;
+    });
+
+    /// <inheritdoc cref="Batch(Action)"/>
+    public T Batch<T>(Func<T> work) => Write(work);
+
+    private T Write<T>(Func<T> work)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_transaction is not null) return WriteInBatch(work);
+            // IMMEDIATE takes the write lock up front, so the transaction never fails half-way to upgrade it.
+            using SqliteTransaction transaction = _db.BeginTransaction(deferred: false);
+            _transaction = transaction;
+            try
+            {
+                T result = work();
+                BeforeCommit?.Invoke();
+                transaction.Commit();
+                return result;
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A call inside a batch (the lock is re-entrant, so this is the batch's own thread) joins its transaction
+    /// under a savepoint: if it throws and the batch catches, the call still leaves nothing behind.
+    /// </summary>
+    private T WriteInBatch<T>(Func<T> work)
+    {
+        // Plain SQL rather than SqliteTransaction.Save, so the statements are prepared once (see Command).
+        string savepoint = $"call{++_savepoints}";
+        Execute($"SAVEPOINT {savepoint}");
+        try
+        {
+            T result = work();
+            Execute($"RELEASE {savepoint}");
+            return result;
+        }
+        catch
+        {
+            Execute($"ROLLBACK TO {savepoint}");
+            Execute($"RELEASE {savepoint}");
+            throw;
+        }
+        finally
+        {
+            _savepoints--;
+        }
+    }
+
+    private T Read<T>(Func<T> work)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_transaction is not null) return work();
+            // One read transaction, so a result built from several queries sees one state.
+            using SqliteTransaction transaction = _db.BeginTransaction(deferred: true);
+            _transaction = transaction;
+            try
+            {
+                return work();
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The prepared command for this SQL, bound to the open transaction (Microsoft.Data.Sqlite refuses a command
+    /// without it) and to <paramref name="args"/>. Commands are kept per SQL text because preparing a statement
+    /// costs several times more than running it; the store owns them, so callers never dispose one.
+    /// </summary>
+    private SqliteCommand Command(string sql, ReadOnlySpan<(string Name, object? Value)> args)
+    {
+        if (!_commands.TryGetValue(sql, out SqliteCommand? command))
+        {
+            command = _db.CreateCommand();
+            command.CommandText = sql;
+            _commands[sql] = command;
+        }
+        command.Transaction = _transaction;
+        command.Parameters.Clear();
+        foreach ((string name, object? value) in args) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    private int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> args) =>
+        Command(sql, args).ExecuteNonQuery();
+
+    private T? Scalar<T>(string sql, params ReadOnlySpan<(string Name, object? Value)> args)
+    {
+        object? value = Command(sql, args).ExecuteScalar();
+        return value is null or DBNull ? default : (T)Convert.ChangeType(value, typeof(T), CultureInfo.InvariantCulture);
+    }
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> args)
+    {
+        // The map must not query: it would rebind this command while its reader is open.
+        using SqliteDataReader reader = Command(sql, args).ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read()) rows.Add(map(reader));
+        return rows;
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static string Db<TEnum>(TEnum value) where TEnum : struct, Enum =>
+        value.ToString().ToLowerInvariant();
+
+    /// <summary>A set of states as one JSON parameter, matched with <c>IN (SELECT value FROM json_each(...))</c>.</summary>
+    private static string DbSet<TEnum>(params TEnum[] values) where TEnum : struct, Enum =>
+        StoreJson.Write(values.Select(Db).ToArray());
+
+    /// <summary>A short id for a new sweep, easy to type in <c>stylefarm status ID</c>.</summary>
+    public static string NewSweepId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6));
+}
