@@ -2,6 +2,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using StyleFarm.Coordinator.Cli.Bench;
 using StyleFarm.Coordinator.Cli.Render;
+using StyleFarm.Coordinator.Cli.Sweeps;
 
 namespace StyleFarm.Coordinator.Cli;
 
@@ -20,6 +21,9 @@ public static class StyleFarmCli
                 .WithDescription("Render one style transfer: a content image in the style of another.")
                 .WithExample("render", "--demo", "--out", "demo.png")
                 .WithExample("render", "--content", "photo.jpg", "--style", "painting.jpg", "--out", "out.png", "--steps", "300");
+            config.AddCommand<ValidateCommand>("validate")
+                .WithDescription("Check a sweep file and show its jobs and work units, running nothing.")
+                .WithExample("validate", "sweep.yaml");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Benchmarks that print figures.");
