@@ -82,7 +82,7 @@ public sealed class UnitExecutor(FeatureNetworkCache networks, Func<string, byte
             shared.ContentLayer,
             shared.StyleLayers.Select(l => l.Layer).ToArray(),
             network.Defaults.LossForm,
-            shared.Optimizer == "lbfgs" ? OptimizerKind.Lbfgs : OptimizerKind.Adam,
+            Enum.Parse<OptimizerKind>(shared.Optimizer, ignoreCase: true),
             Enum.Parse<InitKind>(shared.Init, ignoreCase: true),
             shared.Seed,
             shared.SaveEvery,
