@@ -1,23 +1,22 @@
-using System.Security.Cryptography;
+using StyleFarm.Messages.Blobs;
 
 namespace StyleFarm.Coordinator.Store;
 
 /// <summary>
-/// A blob's address: the SHA-256 of its bytes as 64 lower-case hex characters. Internal so that it never clashes
-/// with the wire's BlobHash in code that uses both namespaces.
+/// A blob's address: the SHA-256 of its bytes as 64 lower-case hex characters, as the wire's
+/// <see cref="BlobHash"/> defines it; this adds the store's argument check.
 /// </summary>
 internal static class BlobAddress
 {
     public const int Length = 64;
 
-    public static string Of(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    public static string Of(ReadOnlySpan<byte> bytes) => BlobHash.Of(bytes);
 
     /// <summary>
     /// True for exactly 64 lower-case hex characters. Anything else is refused before it gets near a path, so a
     /// hash from the wire cannot name a file outside the blob folder.
     /// </summary>
-    public static bool IsValid(string? hash) =>
-        hash is { Length: Length } && hash.AsSpan().IndexOfAnyExcept("0123456789abcdef") < 0;
+    public static bool IsValid(string? hash) => BlobHash.IsValid(hash);
 
     public static string Require(string? hash, string name = "hash") => IsValid(hash)
         ? hash!
