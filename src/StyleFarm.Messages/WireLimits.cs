@@ -15,6 +15,12 @@ public static class WireLimits
     /// <summary>The most payload one <see cref="Blobs.BlobChunk"/> carries (32 KiB).</summary>
     public const int MaxChunkBytes = 32 * 1024;
 
+    /// <summary>
+    /// The most jobs one work unit may answer, so that its AssignUnit stays well under <see cref="MaxMessageBytes"/>
+    /// (measured: 64 variants × 3 jobs serialize to about 30 KB).
+    /// </summary>
+    public const int MaxJobsPerUnit = 256;
+
     /// <summary>The longest free text (a failure reason, an error) a message should carry.</summary>
     public const int MaxTextChars = 4096;
 

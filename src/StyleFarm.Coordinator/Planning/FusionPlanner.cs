@@ -1,3 +1,4 @@
+using StyleFarm.Messages;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -49,11 +50,15 @@ public sealed class FusionPlanner
         {
             JobSettings template = group.First().Settings;
             UnitVariant[] variants = Tracks(group.Key, group).ToArray();
-            int batch = Math.Min(maxVariantsPerUnit, BatchLimit(template, deviceFreeBytes));
+            int batch = Math.Min(Math.Min(maxVariantsPerUnit, BatchLimit(template, deviceFreeBytes)), WireBatchLimit(variants));
             units.AddRange(Units(sweepId, priority, template, variants, batch));
         }
         return units.OrderByDescending(Work).ThenBy(u => u.UnitId, StringComparer.Ordinal).ToArray();
     }
+
+    /// <summary>How many variants keep a unit within <see cref="WireLimits.MaxJobsPerUnit"/> jobs (tracks are never cut).</summary>
+    private static int WireBatchLimit(IReadOnlyList<UnitVariant> variants) =>
+        Math.Max(1, WireLimits.MaxJobsPerUnit / variants.Max(v => v.Jobs.Length));
 
     /// <summary>
     /// <paramref name="unit"/> cut into units of at most <paramref name="maxVariants"/> variants, as even as

@@ -31,6 +31,20 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void AUnitNeverAnswersMoreJobsThanOneMessageCarries()
+    {
+        // 200 style weights × 3 step counts: 600 jobs that would all fit in memory as one unit.
+        JobSettings[] jobs = Grid(Enumerable.Range(1, 200).Select(i => (double)i).ToArray(), [100, 200, 400]);
+
+        IReadOnlyList<WorkUnit> units = _planner.Plan("sweep", 50, jobs, PlentyOfMemory);
+
+        Assert.True(units.Count > 1);
+        Assert.All(units, u => Assert.True(u.Jobs.Count() <= StyleFarm.Messages.WireLimits.MaxJobsPerUnit, $"{u.Jobs.Count()} jobs"));
+        Assert.Equal(600, units.Sum(u => u.Jobs.Count()));
+        Assert.All(units.SelectMany(u => u.Variants), v => Assert.Equal(3, v.Jobs.Length));
+    }
+
+    [Fact]
     public void SharedSettings_AreTheFirstVariantsAtItsLastStep()
     {
         WorkUnit unit = Assert.Single(_planner.Plan("sweep", 50, Grid([1, 10], [100, 300]), PlentyOfMemory));
