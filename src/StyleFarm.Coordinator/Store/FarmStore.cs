@@ -15,6 +15,7 @@ public sealed partial class FarmStore : IDisposable
     public const string DatabaseFileName = "farm.db";
 
     private readonly SqliteConnection _db;
+    private readonly FileStream _folderLock;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
@@ -28,6 +29,7 @@ public sealed partial class FarmStore : IDisposable
         DataFolder = Path.GetFullPath(dataFolder);
         Directory.CreateDirectory(DataFolder);
         DatabasePath = Path.Combine(DataFolder, DatabaseFileName);
+        _folderLock = LockDataFolder(DataFolder);
         _db = new SqliteConnection(ConnectionString(DatabasePath));
         try
         {
@@ -38,6 +40,7 @@ public sealed partial class FarmStore : IDisposable
         catch
         {
             _db.Dispose();
+            _folderLock.Dispose();
             throw;
         }
     }
@@ -67,6 +70,25 @@ public sealed partial class FarmStore : IDisposable
             _disposed = true;
             foreach (SqliteCommand command in _commands.Values) command.Dispose();
             _db.Dispose();
+            _folderLock.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One coordinator per data folder: two would both recover and hand out the same units. The lock is the OS's
+    /// (an exclusive open of farm.lock), so a killed coordinator's lock goes with its process.
+    /// </summary>
+    private static FileStream LockDataFolder(string folder)
+    {
+        string lockPath = Path.Combine(folder, "farm.lock");
+        try
+        {
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{folder} is in use by another StyleFarm coordinator (it holds {lockPath}); " +
+                                  "give this one another --data folder or stop the other", e);
         }
     }
 

@@ -27,6 +27,18 @@ public sealed class FarmStoreSchemaTests : IDisposable
     }
 
     [Fact]
+    public void A_second_coordinator_on_the_same_data_folder_is_refused_until_the_first_closes()
+    {
+        using (FarmStore first = _data.OpenStore())
+        {
+            var refused = Assert.Throws<IOException>(() => _data.OpenStore());
+            Assert.Contains("in use by another StyleFarm coordinator", refused.Message);
+        }
+        using FarmStore after = _data.OpenStore();
+        Assert.NotNull(after.Pragma("journal_mode"));
+    }
+
+    [Fact]
     public void Reopening_a_current_database_keeps_its_version_and_data()
     {
         using (FarmStore store = _data.OpenStore()) store.CreateSweep(Farm.Sweep("s1", Farm.Jobs(1, 10)));
