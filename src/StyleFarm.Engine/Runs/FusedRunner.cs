@@ -42,7 +42,6 @@ public sealed class FusedRunner(IFeatureNetwork network)
                     cancel.ThrowIfCancellationRequested();
                 }
                 LossRow[] rows = state.TakeStep(targets);
-                state.Step = step;
                 options.OnStep?.Invoke(new StepProgress(step, spec.MaxSteps,
                     state.Active.Select((v, i) => new VariantLosses(v.Id, rows[i])).ToArray()));
                 ReadOut(spec, state, step, options, outputs);

@@ -19,7 +19,8 @@ internal sealed class RunState : IDisposable
     private Tensor _images;          // [N,3,H,W], a leaf that requires grad
     private StyleObjective _objective;
 
-    public int Step { get; set; }
+    /// <summary>Steps taken so far.</summary>
+    public int Step { get; private set; }
     public IReadOnlyList<VariantSpec> Active => _active;
     public IReadOnlyDictionary<string, LossTrace> Traces => _traces;
 
@@ -64,7 +65,7 @@ internal sealed class RunState : IDisposable
     }
 
     /// <summary>
-    /// One optimisation step for every running variant: losses, gradient with respect to the pixels only, update,
+    /// One optimisation step (the next, <see cref="Step"/> + 1) for every running variant: losses, gradient with respect to the pixels only, update,
     /// clamp to [0,1]. Returns each variant's losses before the update.
     /// </summary>
     public LossRow[] TakeStep(StyleTargets targets)
@@ -77,7 +78,9 @@ internal sealed class RunState : IDisposable
             _optimizer.Step(_images, gradient);
             _images.clamp_(0, 1);
         }
-        return RecordLosses(losses.AsTable());
+        LossRow[] rows = RecordLosses(losses.AsTable());
+        Step++;
+        return rows;
     }
 
     /// <summary>Reads the [3+L,N] loss table back once and appends each variant's row to its trace.</summary>

@@ -17,17 +17,14 @@ public sealed class StyleTargets : IDisposable
         using var noGrad = no_grad();
         var contentFeatures = network.Extract(content.to(network.DType, network.Device), [spec.ContentLayer]);
         var styleFeatures = network.Extract(style.to(network.DType, network.Device), spec.StyleLayers);
-        var targets = new StyleTargets
+        // Owned by this object from here on, not by any caller's scope.
+        return new StyleTargets
         {
-            ContentFeatures = contentFeatures[spec.ContentLayer].detach().MoveToOuterDisposeScope(),
+            ContentFeatures = contentFeatures[spec.ContentLayer].detach().DetachFromDisposeScope(),
             StyleGrams = spec.StyleLayers.ToDictionary(
                 layer => layer,
-                layer => StyleLosses.GramMatrix(styleFeatures[layer]).detach().MoveToOuterDisposeScope()),
+                layer => StyleLosses.GramMatrix(styleFeatures[layer]).detach().DetachFromDisposeScope()),
         };
-        // Owned by this object from here on, not by any caller's scope.
-        targets.ContentFeatures.DetachFromDisposeScope();
-        foreach (Tensor gram in targets.StyleGrams.Values) gram.DetachFromDisposeScope();
-        return targets;
     }
 
     public void Dispose()

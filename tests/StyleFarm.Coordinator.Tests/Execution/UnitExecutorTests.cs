@@ -17,8 +17,8 @@ public sealed class UnitExecutorTests : IDisposable
 
     public UnitExecutorTests()
     {
-        Environment.SetEnvironmentVariable("STYLEFARM_CACHE", _cache);
-        _networks = new FeatureNetworkCache(CPU, hash => throw new InvalidOperationException($"no weights blob {hash} in this test"));
+        _networks = new FeatureNetworkCache(CPU, hash => throw new InvalidOperationException($"no weights blob {hash} in this test"),
+            (_, _, device) => ResNet18Network.LoadPretrained(device, cacheDirectory: _cache));
     }
 
     public void Dispose()
