@@ -53,3 +53,54 @@ public sealed record DrainNode(string NodeId, bool Now) : IStyleFarmMessage;
 /// the cluster next, through CoordinatedShutdown.
 /// </summary>
 public sealed record NodeDrained(string NodeId) : IStyleFarmMessage;
+
+/// <summary>Coordinator → NodeAgent, the answer to an accepted <see cref="NodeJoined"/>.</summary>
+public sealed record NodeAccepted(string NodeId) : IStyleFarmMessage;
+
+/// <summary>
+/// Coordinator → DeviceWorker, the answer to <see cref="RegisterDevice"/>. Its sender is the SweepManager itself
+/// (not the singleton proxy): the worker watches it, and registers again when it dies (a coordinator restart).
+/// </summary>
+public sealed record DeviceRegistered(string DeviceId) : IStyleFarmMessage;
+
+/// <summary>
+/// Client (HTTP API, CLI) → SweepManager: drain <paramref name="NodeId"/> (see <see cref="DrainNode"/>); answered by
+/// <see cref="NodeControlAck"/> once the coordinator has told the node.
+/// </summary>
+public sealed record RequestDrain(string NodeId, bool Now) : IStyleFarmMessage;
+
+/// <summary>SweepManager → client: whether a node command was applied, and why not (unknown node, already gone).</summary>
+public sealed record NodeControlAck(string NodeId, string Command, bool Applied, string? Error) : IStyleFarmMessage;
+
+/// <summary>Client → SweepManager: the farm's nodes and devices as the coordinator sees them now; answered by <see cref="FarmNodes"/>.</summary>
+public sealed record GetFarmNodes : IStyleFarmMessage
+{
+    public static GetFarmNodes Instance { get; } = new();
+}
+
+/// <summary>One device as the coordinator sees it.</summary>
+/// <param name="State">idle, running, draining or gone.</param>
+/// <param name="StepsPerSecond">The running unit's recent speed (0 when idle).</param>
+/// <param name="LastLosses">The first variant's losses at <paramref name="Step"/>, if the unit reported any.</param>
+public sealed record DeviceView(
+    string DeviceId,
+    string Device,
+    string State,
+    string? UnitId,
+    string? SweepId,
+    int Step,
+    int MaxSteps,
+    double StepsPerSecond,
+    int JobsDone,
+    int Failures,
+    long FreeMemoryBytes,
+    long TotalMemoryBytes,
+    Work.LossValues? LastLosses) : IStyleFarmMessage;
+
+/// <summary>One node as the coordinator sees it.</summary>
+/// <param name="State">up, draining, unreachable or gone.</param>
+/// <param name="Address">The node's cluster address (akka.tcp://stylefarm@host:port).</param>
+public sealed record NodeView(string NodeId, string HostName, string Address, string State, DateTimeOffset JoinedAt, DeviceView[] Devices) : IStyleFarmMessage;
+
+/// <summary>SweepManager → client: every node it knows, in join order (gone nodes stay listed for a while).</summary>
+public sealed record FarmNodes(NodeView[] Nodes) : IStyleFarmMessage;

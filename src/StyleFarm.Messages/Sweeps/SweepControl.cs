@@ -15,3 +15,9 @@ public sealed record CancelSweep(string SweepId) : IStyleFarmMessage;
 
 /// <summary>SweepManager → client: whether the command (Pause, Resume, Cancel) was applied, and why not.</summary>
 public sealed record SweepControlAck(string SweepId, string Command, bool Applied, string? Error) : IStyleFarmMessage;
+
+/// <summary>
+/// Client → SweepManager: a sweep was just stored (by the submitter, in one transaction); load its units and hand
+/// them out. Answered by <see cref="SweepControlAck"/> with Command "submit".
+/// </summary>
+public sealed record SweepSubmitted(string SweepId) : IStyleFarmMessage;
