@@ -28,10 +28,17 @@ public sealed partial class FarmStore
     /// Hands a queued unit to a device and returns the new attempt's id, which every report about this run carries.
     /// Null when the unit is not queued or its sweep is paused or finished: the dispatcher then does not send it.
     /// </summary>
-    public string? AssignUnit(string unitId, string node, string device) => Write(() =>
+    public string? AssignUnit(string unitId, string node, string device) =>
+        AssignUnit(unitId, node, device, NewAttemptId());
+
+    /// <summary>
+    /// As <see cref="AssignUnit(string, string, string)"/> with an attempt id the caller made (<see cref="NewAttemptId"/>),
+    /// so that a dispatcher that commits in groups can name the attempt (e.g. requeue it) before the commit.
+    /// </summary>
+    public string? AssignUnit(string unitId, string node, string device, string attemptId) => Write(() =>
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(attemptId);
         long now = Now();
-        string attemptId = Guid.NewGuid().ToString("N");
         int changed = Execute("""
             UPDATE units SET state = 'assigned', attempt_id = $attempt, node = $node, device = $device,
                              attempts = attempts + 1, updated_at = $now
@@ -46,6 +53,29 @@ public sealed partial class FarmStore
         Execute("UPDATE sweeps SET state = 'running' WHERE id = (SELECT sweep_id FROM units WHERE id = $unit) AND state = 'queued'",
             ("$unit", unitId));
         return attemptId;
+    });
+
+    /// <summary>A fresh attempt id (32 hex digits).</summary>
+    public static string NewAttemptId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>
+    /// Fails a queued unit that no node may run (every live node is blocked for its sweep): its unfinished jobs
+    /// fail with <paramref name="reason"/> and its sweep settles. A unit that is not queued is left as it is. Null if
+    /// the unit is unknown.
+    /// </summary>
+    public UnitChange? AbandonUnit(string unitId, string reason) => Write(() =>
+    {
+        long now = Now();
+        int changed = Execute("""
+            UPDATE units SET state = 'failed', failure_reason = $reason, updated_at = $now
+            WHERE id = $unit AND state = 'queued'
+            """, ("$unit", unitId), ("$reason", reason), ("$now", now));
+        if (changed == 1)
+        {
+            MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, reason);
+            SettleSweep(SweepOfUnit(unitId), now);
+        }
+        return ChangeOf(unitId);
     });
 
     /// <summary>The attempt holding the unit started running it; the unit's unfinished jobs become running.</summary>

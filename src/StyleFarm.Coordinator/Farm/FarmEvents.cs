@@ -1,0 +1,33 @@
+using Akka.Actor;
+using StyleFarm.Coordinator.Store;
+using StyleFarm.Messages.Nodes;
+using StyleFarm.Messages.Work;
+
+namespace StyleFarm.Coordinator.Farm;
+
+// What the SweepManager publishes on its ActorSystem's EventStream for the dashboard and the `run` command.
+// Local only: subscribe with system.EventStream.Subscribe(actor, typeof(IFarmEvent)) (or one record's type).
+
+/// <summary>Every event the farm publishes on the coordinator's EventStream.</summary>
+public interface IFarmEvent : INoSerializationVerificationNeeded;
+
+/// <summary>The sweep finished (the store says Done, Failed or Cancelled); nothing of it runs any more.</summary>
+public sealed record SweepEnded(string SweepId, SweepState State) : IFarmEvent;
+
+/// <summary>A job's result was recorded (once per job, whichever attempt delivered it).</summary>
+public sealed record JobRecorded(string SweepId, string JobId, string DeviceId) : IFarmEvent;
+
+/// <summary>Jobs failed for good (retries used up, or no node may run them).</summary>
+public sealed record JobsFailed(string SweepId, IReadOnlyList<string> JobIds, string Reason) : IFarmEvent;
+
+/// <summary>A running unit reported progress; <paramref name="Losses"/> are every variant's losses at <paramref name="Step"/>.</summary>
+public sealed record UnitProgressed(string SweepId, string UnitId, string DeviceId, int Step, int MaxSteps, VariantLosses[] Losses) : IFarmEvent;
+
+/// <summary>A unit was handed to a device (published once the assignment is durable and sent).</summary>
+public sealed record UnitAssigned(string SweepId, string UnitId, string DeviceId, string AttemptId, int Jobs) : IFarmEvent;
+
+/// <summary>A unit went back to the queue unfinished (hand-back, pause, device or node lost, a failure to retry).</summary>
+public sealed record UnitRequeued(string SweepId, string UnitId, string DeviceId, string Reason) : IFarmEvent;
+
+/// <summary>A node joined, drained, became unreachable or left, or one of its devices changed state.</summary>
+public sealed record NodeChanged(NodeView Node) : IFarmEvent;
