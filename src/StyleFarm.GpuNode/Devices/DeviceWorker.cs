@@ -1,0 +1,505 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using StyleFarm.GpuNode.Blobs;
+using StyleFarm.GpuNode.Execution;
+using StyleFarm.Messages;
+using StyleFarm.Messages.Blobs;
+using StyleFarm.Messages.Nodes;
+using StyleFarm.Messages.Work;
+
+namespace StyleFarm.GpuNode.Devices;
+
+/// <summary>
+/// One device of the node. Registers with the SweepManager (again whenever the one it registered with dies), asks
+/// for work when idle, fetches the blobs a unit needs, runs it on the device's engine thread, and reports: progress
+/// (throttled), snapshots and checkpoints (uploaded, then announced), each job's result (uploaded, then repeated
+/// until stored), and how the unit ended (finished, failed, handed back).
+/// </summary>
+/// <remarks>
+/// States: Idle (no unit) → Preparing (fetching blobs) → Running (the engine runs it, then results settle) →
+/// Idle, or → HandingBack (waiting for HandBackAccepted) → Idle. Registration and draining cut across them.
+/// </remarks>
+public sealed class DeviceWorker : ReceiveActor, IWithTimers
+{
+    private readonly DeviceWorkerSetup _setup;
+    private readonly DeviceWorkerTimings _timings;
+    private readonly IActorRef _sweepManager;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef _uploader = ActorRefs.Nobody;
+    private IActorRef _downloader = ActorRefs.Nobody;
+    private DeviceEngine? _engine;
+
+    private bool _registered;
+    private IActorRef? _registeredWith;
+    private bool _asking;
+    private bool _draining;
+    private UnitAttempt? _attempt;
+
+    public DeviceWorker(DeviceWorkerSetup setup)
+    {
+        _setup = setup;
+        _timings = setup.Timings;
+        _sweepManager = setup.SweepManager;
+        Idle();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string DeviceId => _setup.DeviceId;
+
+    public static Props Props(DeviceWorkerSetup setup) => Akka.Actor.Props.Create(() => new DeviceWorker(setup));
+
+    protected override void PreStart()
+    {
+        _uploader = Context.ActorOf(BlobUploader.Props(_sweepManager), "uploads");
+        _downloader = Context.ActorOf(BlobDownloader.Props(_sweepManager, _setup.Blobs), "downloads");
+        var context = new UnitRunnerContext(_setup.Device, _setup.Blobs, _setup.Threads);
+        _engine = new DeviceEngine($"engine {DeviceId}", () => _setup.RunnerFactory(context));
+        Register();
+    }
+
+    protected override void PostStop()
+    {
+        _attempt?.Cancel.Cancel();
+        _engine?.Dispose();
+    }
+
+    // ---- States ----
+
+    private void Idle()
+    {
+        Receive<AssignUnit>(OnAssignWhenIdle);
+        Receive<NoWork>(_ =>
+        {
+            _asking = false;
+            Timers.StartSingleTimer(WorkerTick.Ask, WorkerTick.Ask, _timings.NoWorkRepoll);
+        });
+        Receive<WorkAvailable>(_ => { if (!_asking) AskForWork(); });
+        Receive<WorkerTick>(t => t == WorkerTick.Ask, _ =>
+        {
+            _asking = false;
+            AskForWork();
+        });
+        Receive<DrainDevice>(_ =>
+        {
+            _draining = true;
+            ReportDrainedIfIdle();
+        });
+        Common();
+    }
+
+    private void Preparing()
+    {
+        Receive<BlobsFetched>(f => f.Tag == _attempt!.AttemptId, _ => StartRun());
+        Receive<BlobFetchFailed>(f => f.Tag == _attempt!.AttemptId, f =>
+        {
+            var attempt = _attempt!;
+            _sweepManager.Tell(new UnitFailed(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, attempt.Assign.Resume?.Step ?? 0,
+                WireLimits.Clip($"could not fetch the unit's inputs: {f.Reason}")));
+            Notice($"unit {attempt.Unit.UnitId} failed on {DeviceId}: {f.Reason}");
+            EndAttempt();
+        });
+        Receive<CancelUnit>(IsCurrent, cancel =>
+        {
+            _downloader.Tell(new CancelFetch(cancel.AttemptId));
+            if (cancel.HandBack)
+                BeginHandBack(cancel.Reason);
+            else
+            {
+                DropAttempt(cancel.Reason);
+                EndAttempt();
+            }
+        });
+        Receive<DrainDevice>(drain =>
+        {
+            _draining = true;
+            if (!drain.HandBack)
+                return;
+            _downloader.Tell(new CancelFetch(_attempt!.AttemptId));
+            BeginHandBack("the node is draining");
+        });
+        Busy();
+    }
+
+    private void Running()
+    {
+        Receive<StepReached>(s => IsCurrent(s.AttemptId), OnStep);
+        Receive<WorkerTick>(t => t == WorkerTick.FlushProgress, _ =>
+        {
+            if (_attempt?.Progress.Flush(DateTime.UtcNow) is { } held)
+                _sweepManager.Tell(held);
+        });
+        Receive<SnapshotTaken>(s => IsCurrent(s.AttemptId), OnSnapshot);
+        Receive<CheckpointTaken>(c => IsCurrent(c.AttemptId), OnCheckpoint);
+        Receive<JobDone>(j => IsCurrent(j.AttemptId), OnJobDone);
+        Receive<BlobUploaded>(u => ReleaseReports(u.Hash));
+        Receive<BlobUploadFailed>(OnUploadFailed);
+        Receive<ResultStored>(r => IsCurrent(r.AttemptId), r =>
+        {
+            _attempt!.Unstored.Remove(r.JobId);
+            TryClose();
+        });
+        Receive<WorkerTick>(t => t == WorkerTick.Resend, _ => ResendResults());
+        Receive<RunEnded>(r => r.AttemptId == _attempt?.AttemptId, OnRunEnded);
+        Receive<CancelUnit>(IsCurrent, cancel =>
+        {
+            if (cancel.HandBack)
+                _attempt!.RequestHandBack(cancel.Reason);
+            else
+                DropAttempt(cancel.Reason);
+            TryClose();
+        });
+        Receive<DrainDevice>(drain =>
+        {
+            _draining = true;
+            if (drain.HandBack && !_attempt!.Dropped)
+                _attempt.RequestHandBack("the node is draining");
+        });
+        Busy();
+    }
+
+    private void HandingBack()
+    {
+        Receive<HandBackAccepted>(a => IsCurrent(a.AttemptId), _ => EndAttempt());
+        Receive<WorkerTick>(t => t == WorkerTick.Resend, _ =>
+        {
+            var attempt = _attempt!;
+            if (attempt.HandBack is not { } handBack)
+                return;
+            var (message, sends) = handBack;
+            if (sends >= _timings.MaxResends)
+            {
+                _log.Warning("Hand-back of unit {0} was never accepted; the device goes on", attempt.Unit.UnitId);
+                EndAttempt();
+                return;
+            }
+            attempt.HandBack = (message, sends + 1);
+            _sweepManager.Tell(message);
+        });
+        Receive<DrainDevice>(_ => _draining = true);
+        Busy();
+    }
+
+    /// <summary>What every state with a unit does: refuse another unit, then what every state does.</summary>
+    private void Busy()
+    {
+        Receive<AssignUnit>(assign =>
+        {
+            if (assign.AttemptId == _attempt?.AttemptId)
+                return; // the answer to a repeated RequestWork
+            GiveBackUnstarted(assign, "the device is busy with another unit");
+        });
+        Common();
+    }
+
+    private void Common()
+    {
+        Receive<DeviceRegistered>(OnRegistered);
+        Receive<WorkerTick>(t => t == WorkerTick.Register, _ => { if (!_registered) SendRegister(); });
+        Receive<Terminated>(t => t.ActorRef.Equals(_registeredWith), _ =>
+        {
+            _log.Info("The SweepManager {0} is gone; {1} registers again", _registeredWith, DeviceId);
+            Register();
+        });
+        // Late messages of an attempt that ended, and ticks of a state left behind.
+        ReceiveAny(message => _log.Debug("{0} ignored {1}", DeviceId, message.GetType().Name));
+    }
+
+    // ---- Registration and asking for work ----
+
+    private void Register()
+    {
+        _registered = false;
+        if (_registeredWith is not null)
+            Context.Unwatch(_registeredWith);
+        _registeredWith = null;
+        SendRegister();
+        Timers.StartPeriodicTimer(WorkerTick.Register, WorkerTick.Register, _timings.RegisterRetry);
+    }
+
+    private void SendRegister()
+    {
+        var memory = DeviceMemory.Of(_setup.Device);
+        _sweepManager.Tell(new RegisterDevice(DeviceId, _setup.Device, memory.FreeBytes, memory.TotalBytes));
+    }
+
+    private void OnRegistered(DeviceRegistered registered)
+    {
+        // The sender is the SweepManager itself (not the proxy): its death means a coordinator restart.
+        if (!Sender.Equals(_registeredWith))
+        {
+            if (_registeredWith is not null)
+                Context.Unwatch(_registeredWith);
+            _registeredWith = Sender;
+            Context.Watch(Sender);
+        }
+        var first = !_registered;
+        _registered = true;
+        Timers.Cancel(WorkerTick.Register);
+        if (first && _attempt is null)
+            AskForWork();
+    }
+
+    private void AskForWork()
+    {
+        if (!_registered || _draining || _attempt is not null)
+            return;
+        _asking = true;
+        _sweepManager.Tell(new RequestWork(DeviceId, DeviceMemory.Of(_setup.Device).FreeBytes));
+        Timers.StartSingleTimer(WorkerTick.Ask, WorkerTick.Ask, _timings.AnswerTimeout);
+    }
+
+    private void OnAssignWhenIdle(AssignUnit assign)
+    {
+        _asking = false;
+        Timers.Cancel(WorkerTick.Ask);
+        if (_draining)
+        {
+            GiveBackUnstarted(assign, "the node is draining");
+            return;
+        }
+        _attempt = new UnitAttempt(assign, _timings.ProgressInterval);
+        Become(Preparing);
+        var shared = assign.Unit.Shared;
+        var needed = new List<string> { shared.ContentImage, shared.StyleImage };
+        if (shared.WeightsBlob is { } weights)
+            needed.Add(weights);
+        if (assign.Resume is { } resume)
+            needed.Add(resume.CheckpointBlob);
+        _downloader.Tell(new FetchBlobs(assign.AttemptId, needed));
+    }
+
+    private void GiveBackUnstarted(AssignUnit assign, string reason) =>
+        _sweepManager.Tell(new HandBackUnit(assign.Unit.UnitId, assign.AttemptId, DeviceId, assign.Resume, reason));
+
+    // ---- Running a unit ----
+
+    private void StartRun()
+    {
+        var attempt = _attempt!;
+        Become(Running);
+        attempt.StartedAt = DateTimeOffset.UtcNow;
+        attempt.LastStep = attempt.Assign.Resume?.Step ?? 0;
+        var unit = attempt.Unit;
+        Notice($"unit {unit.UnitId} started on {DeviceId}: {unit.Jobs.Count()} job(s) in {unit.Variants.Length} variant(s), " +
+               $"{unit.MaxSteps} steps" + (attempt.Assign.Resume is { } r ? $", resuming at step {r.Step}" : ""));
+
+        var self = Self;
+        var id = attempt.AttemptId;
+        var hooks = new ExecutionHooks
+        {
+            Threads = _setup.Threads,
+            CheckpointEvery = attempt.Assign.CheckpointEverySteps,
+            // Cheap next to the unit, and only the worker knows at cancel time whether it hands back.
+            CheckpointOnCancel = true,
+            OnStep = progress => self.Tell(new StepReached(id, progress)),
+            OnSnapshot = (variant, step, png) => self.Tell(new SnapshotTaken(id, variant.VariantId, step, BlobHash.Of(png), png)),
+            OnCheckpoint = (step, bytes) => self.Tell(new CheckpointTaken(id, step, BlobHash.Of(bytes), bytes)),
+            OnJobDone = job =>
+            {
+                var trace = Encoding.UTF8.GetBytes(job.TraceCsv);
+                self.Tell(new JobDone(id, job, BlobHash.Of(job.Png), trace, BlobHash.Of(trace), DateTimeOffset.UtcNow));
+            },
+        };
+        var resume = attempt.Assign.Resume;
+        var blobs = _setup.Blobs;
+        var cancel = attempt.Cancel.Token;
+        _engine!.Run(
+            runner => runner.Run(unit, resume is null ? null : blobs.Read(resume.CheckpointBlob), hooks, cancel),
+            (elapsed, error) => self.Tell(new RunEnded(id, elapsed, error)));
+    }
+
+    private void OnStep(StepReached reached)
+    {
+        var attempt = _attempt!;
+        attempt.LastStep = reached.Progress.Step;
+        var report = attempt.ProgressOf(reached.Progress);
+        var isLast = reached.Progress.Step >= reached.Progress.MaxSteps;
+        if (attempt.Progress.Offer(report, isLast, DateTime.UtcNow, out var flushIn) is { } now)
+            _sweepManager.Tell(now);
+        else if (!Timers.IsTimerActive(WorkerTick.FlushProgress))
+            Timers.StartSingleTimer(WorkerTick.FlushProgress, WorkerTick.FlushProgress, flushIn);
+    }
+
+    private void OnSnapshot(SnapshotTaken snapshot)
+    {
+        var attempt = _attempt!;
+        Upload(new SnapshotReady(attempt.Unit.UnitId, attempt.AttemptId, snapshot.VariantId, snapshot.Step, snapshot.Hash),
+            (snapshot.Hash, snapshot.Png));
+    }
+
+    private void OnCheckpoint(CheckpointTaken checkpoint)
+    {
+        var attempt = _attempt!;
+        Upload(new UnitCheckpointed(attempt.Unit.UnitId, attempt.AttemptId, checkpoint.Step, checkpoint.Hash),
+            (checkpoint.Hash, checkpoint.Bytes));
+    }
+
+    private void OnJobDone(JobDone done)
+    {
+        var attempt = _attempt!;
+        var output = done.Output;
+        var result = new JobResult(attempt.Unit.UnitId, attempt.AttemptId, output.JobId, DeviceId, done.ImageHash, done.TraceHash,
+            UnitAttempt.LossesOf(output.FinalLosses),
+            new JobTimings(attempt.StartedAt, done.FinishedAt, output.Elapsed.TotalSeconds, attempt.Unit.Variants.Length));
+        Upload(result, (done.ImageHash, output.Png), (done.TraceHash, done.Trace));
+    }
+
+    /// <summary>Uploads the blobs; the report goes once the coordinator has them all.</summary>
+    private void Upload(IStyleFarmMessage report, params (string Hash, byte[] Bytes)[] blobs)
+    {
+        _attempt!.Reports.Add(report, blobs.Select(b => b.Hash));
+        foreach (var (hash, bytes) in blobs)
+            _uploader.Tell(new UploadBlob(hash, bytes));
+    }
+
+    private void ReleaseReports(string hash)
+    {
+        var attempt = _attempt!;
+        if (attempt.Dropped)
+            return;
+        foreach (var report in attempt.Reports.BlobStored(hash))
+        {
+            _sweepManager.Tell(report);
+            switch (report)
+            {
+                case JobResult result:
+                    attempt.Unstored[result.JobId] = (result, 1);
+                    if (!Timers.IsTimerActive(WorkerTick.Resend))
+                        Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
+                    break;
+                case UnitCheckpointed checkpointed:
+                    attempt.Checkpointed(new ResumePoint(checkpointed.CheckpointBlob, checkpointed.Step));
+                    break;
+            }
+        }
+        TryClose();
+    }
+
+    private void OnUploadFailed(BlobUploadFailed failed)
+    {
+        var attempt = _attempt!;
+        if (attempt.Dropped || !attempt.Reports.Needs(failed.Hash))
+            return;
+        // A report that cannot be made means results would be lost: fail the unit, so it runs again elsewhere.
+        attempt.FailureReason ??= $"the coordinator refused blob {failed.Hash}: {failed.Reason}";
+        attempt.Reports.Clear();
+        attempt.Cancel.Cancel();
+        TryClose();
+    }
+
+    private void ResendResults()
+    {
+        var attempt = _attempt!;
+        foreach (var (jobId, (result, sends)) in attempt.Unstored.ToArray())
+        {
+            if (sends > _timings.MaxResends)
+            {
+                _log.Warning("The result of job {0} was never acknowledged; giving up on it", jobId);
+                attempt.Unstored.Remove(jobId);
+                continue;
+            }
+            attempt.Unstored[jobId] = (result, sends + 1);
+            _sweepManager.Tell(result);
+        }
+        TryClose();
+    }
+
+    private void OnRunEnded(RunEnded ended)
+    {
+        var attempt = _attempt!;
+        attempt.Outcome = ended;
+        Timers.Cancel(WorkerTick.FlushProgress);
+        if (!attempt.Dropped && attempt.Progress.Flush(DateTime.UtcNow) is { } held)
+            _sweepManager.Tell(held);
+        TryClose();
+    }
+
+    /// <summary>Once the run has ended and its reports are settled, says how the unit ended.</summary>
+    private void TryClose()
+    {
+        var attempt = _attempt;
+        if (attempt?.Outcome is not { } outcome)
+            return;
+        if (attempt.Dropped)
+        {
+            EndAttempt();
+            return;
+        }
+        if (!attempt.ReportsSettled)
+            return;
+        var unitId = attempt.Unit.UnitId;
+        if (attempt.FailureReason is null && outcome.Error is null)
+        {
+            _sweepManager.Tell(new UnitFinished(unitId, attempt.AttemptId, DeviceId, outcome.Elapsed.TotalSeconds));
+            Notice($"unit {unitId} finished on {DeviceId} in {outcome.Elapsed.TotalSeconds:F1} s");
+            EndAttempt();
+        }
+        else if (attempt.FailureReason is null && outcome.Error is OperationCanceledException && attempt.HandBackReason is { } reason)
+        {
+            BeginHandBack(reason);
+        }
+        else
+        {
+            var why = attempt.FailureReason ?? $"{outcome.Error!.GetType().Name}: {outcome.Error.Message}";
+            _sweepManager.Tell(new UnitFailed(unitId, attempt.AttemptId, DeviceId, attempt.LastStep, WireLimits.Clip(why)));
+            Notice($"unit {unitId} failed on {DeviceId} at step {attempt.LastStep}: {why}");
+            EndAttempt();
+        }
+    }
+
+    private void BeginHandBack(string reason)
+    {
+        var attempt = _attempt!;
+        var message = new HandBackUnit(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, attempt.BestResume, WireLimits.Clip(reason));
+        attempt.HandBack = (message, 1);
+        Become(HandingBack);
+        _sweepManager.Tell(message);
+        Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
+        Notice($"unit {attempt.Unit.UnitId} handed back by {DeviceId}" +
+               (attempt.BestResume is { } r ? $" at step {r.Step}" : "") + $": {reason}");
+    }
+
+    /// <summary>The coordinator gave up this attempt: stop it, report nothing more (one HandBackUnit, as the protocol says).</summary>
+    private void DropAttempt(string reason)
+    {
+        var attempt = _attempt!;
+        if (attempt.Dropped)
+            return;
+        attempt.Drop();
+        _sweepManager.Tell(new HandBackUnit(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, null, WireLimits.Clip(reason)));
+        Notice($"unit {attempt.Unit.UnitId} cancelled on {DeviceId}: {reason}");
+    }
+
+    /// <summary>The device holds no unit any more: ask for the next, or report drained.</summary>
+    private void EndAttempt()
+    {
+        _attempt = null;
+        Timers.Cancel(WorkerTick.Resend);
+        Timers.Cancel(WorkerTick.FlushProgress);
+        Become(Idle);
+        if (_draining)
+            ReportDrainedIfIdle();
+        else
+            AskForWork();
+    }
+
+    private void ReportDrainedIfIdle()
+    {
+        if (_attempt is not null)
+            return;
+        Timers.Cancel(WorkerTick.Ask);
+        Context.Parent.Tell(new DeviceDrained(DeviceId));
+    }
+
+    private bool IsCurrent(string attemptId) => _attempt is { Dropped: false } attempt && attempt.AttemptId == attemptId;
+
+    private bool IsCurrent(CancelUnit cancel) => IsCurrent(cancel.AttemptId);
+
+    private void Notice(string line)
+    {
+        _log.Info(line);
+        _setup.Report?.Invoke(line);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace StyleFarm.GpuNode.Execution;
+
+/// <summary>
+/// A device's engine: one dedicated thread where its units run one after another, never on an actor's
+/// dispatcher, and always on the same thread (torch keeps per-thread state; a thread per unit would cost a thread
+/// start per unit in the dispatch benchmark). The runner is made on that thread at the first unit, so that a
+/// device that cannot start fails that unit rather than the node, and is disposed there at the end.
+/// </summary>
+public sealed class DeviceEngine : IDisposable
+{
+    private readonly BlockingCollection<Action> _work = new();
+    private readonly Func<IUnitRunner> _createRunner;
+    private IUnitRunner? _runner;
+
+    public DeviceEngine(string name, Func<IUnitRunner> createRunner)
+    {
+        _createRunner = createRunner;
+        new Thread(Loop) { IsBackground = true, Name = name }.Start();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with the runner on the engine thread, after the units already posted, then
+    /// calls <paramref name="ended"/> there with the time it took and what it threw, if anything.
+    /// </summary>
+    public void Run(Action<IUnitRunner> work, Action<TimeSpan, Exception?> ended)
+    {
+        try
+        {
+            _work.Add(() =>
+            {
+                var clock = Stopwatch.StartNew();
+                Exception? error = null;
+                try
+                {
+                    work(_runner ??= _createRunner());
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+                ended(clock.Elapsed, error);
+            });
+        }
+        catch (InvalidOperationException)
+        {
+            ended(TimeSpan.Zero, new ObjectDisposedException(nameof(DeviceEngine), "The device is stopping."));
+        }
+    }
+
+    /// <summary>Lets the thread finish what was posted (the caller cancels a running unit first), dispose the runner and end.</summary>
+    public void Dispose() => _work.CompleteAdding();
+
+    private void Loop()
+    {
+        foreach (var work in _work.GetConsumingEnumerable())
+            work();
+        _runner?.Dispose();
+        _work.Dispose();
+    }
+}

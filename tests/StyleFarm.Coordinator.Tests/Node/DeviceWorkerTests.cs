@@ -1,0 +1,256 @@
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using SixLabors.ImageSharp;
+using StyleFarm.Engine.Runs;
+using StyleFarm.GpuNode.Blobs;
+using StyleFarm.GpuNode.Devices;
+using StyleFarm.GpuNode.Execution;
+using StyleFarm.Messages.Nodes;
+using StyleFarm.Messages.Work;
+using Xunit.Abstractions;
+
+namespace StyleFarm.Coordinator.Tests.Node;
+
+public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly string _cacheFolder = Directory.CreateTempSubdirectory("stylefarm-node-blobs-").FullName;
+    private readonly FakeCoordinator _coordinator;
+
+    public DeviceWorkerTests(ITestOutputHelper output)
+        : base(NodeTestConfig.Hocon, output: output)
+    {
+        _coordinator = new FakeCoordinator(this);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        Directory.Delete(_cacheFolder, recursive: true);
+    }
+
+    private TestProbe Coordinator => _coordinator.Probe;
+
+    private IActorRef StartWorker(Func<UnitRunnerContext, IUnitRunner> runner) =>
+        ChildActorOf(DeviceWorker.Props(new DeviceWorkerSetup("node-a", "cpu", _coordinator.Ref, new NodeBlobCache(_cacheFolder), runner, OneThread)
+        {
+            Timings = new DeviceWorkerTimings
+            {
+                ResendInterval = TimeSpan.FromMilliseconds(300),
+                ProgressInterval = TimeSpan.FromMilliseconds(250),
+            },
+        }));
+
+    private const int OneThread = 1; // the machine's cores are shared; torch's default would oversubscribe them
+
+    /// <summary>Waits for the worker's RequestWork and answers it with <paramref name="unit"/>.</summary>
+    private AssignUnit Assign(WorkUnit unit, string attemptId = "attempt-1", int checkpointEvery = 0)
+    {
+        var request = Coordinator.ExpectMsg<RequestWork>(Patience);
+        Assert.Equal("node-a/cpu", request.DeviceId);
+        var assign = new AssignUnit(attemptId, unit, null, checkpointEvery);
+        Coordinator.Reply(assign);
+        return assign;
+    }
+
+    [Fact]
+    public void A_real_unit_reports_progress_then_each_result_after_its_blobs_until_stored_then_finishes_and_asks_again()
+    {
+        var worker = StartWorker(context => new RealUnitRunner(context));
+        var unit = NodeUnits.Demo(_coordinator, aSteps: [2, 4], bSteps: [3], saveEvery: 3);
+        Assign(unit, checkpointEvery: 2);
+
+        var progress = new List<UnitProgress>();
+        var announced = new List<object>();
+        var results = new Dictionary<string, JobResult>();
+        var resent = new HashSet<string>();
+        // Leave every result unanswered once, to see it sent again; then store it.
+        while (resent.Count < unit.Jobs.Count())
+        {
+            var message = Coordinator.ReceiveOne(Patience) ?? throw new TimeoutException("the worker went quiet");
+            switch (message)
+            {
+                case UnitProgress p:
+                    progress.Add(p);
+                    break;
+                case SnapshotReady snapshot:
+                    Assert.True(_coordinator.Uploaded.ContainsKey(snapshot.ImageBlob));
+                    announced.Add(snapshot);
+                    break;
+                case UnitCheckpointed checkpointed:
+                    using (var checkpoint = UnitCheckpoint.FromBytes(_coordinator.Uploaded[checkpointed.CheckpointBlob]))
+                        Assert.Equal(checkpointed.Step, checkpoint.Step);
+                    announced.Add(checkpointed);
+                    break;
+                case JobResult result when !results.ContainsKey(result.JobId):
+                    // Its blobs were complete before the result was sent.
+                    Assert.True(_coordinator.Uploaded.ContainsKey(result.ImageBlob));
+                    Assert.True(_coordinator.Uploaded.ContainsKey(result.TraceBlob));
+                    results[result.JobId] = result;
+                    break;
+                case JobResult result:
+                    Assert.Equal(results[result.JobId], result);
+                    resent.Add(result.JobId);
+                    Coordinator.Send(Coordinator.LastSender, new ResultStored(result.UnitId, result.AttemptId, result.JobId));
+                    break;
+                default:
+                    Assert.Fail($"unexpected {message}");
+                    break;
+            }
+        }
+        var finished = Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience);
+        Assert.Equal(("unit-1", "attempt-1", "node-a/cpu"), (finished.UnitId, finished.AttemptId, finished.DeviceId));
+        Assert.True(finished.EngineSeconds > 0);
+        Coordinator.ExpectMsg<RequestWork>(Patience);
+
+        Assert.Equal(unit.Jobs.Select(j => j.JobId).Order(), results.Keys.Order());
+        foreach (var job in unit.Jobs)
+        {
+            var result = results[job.JobId];
+            var image = Image.Identify(_coordinator.Uploaded[result.ImageBlob]);
+            Assert.Equal((64, 32), (image.Width, image.Height));
+            var trace = LossTrace.FromCsv(Encoding.UTF8.GetString(_coordinator.Uploaded[result.TraceBlob]));
+            Assert.Equal(job.Steps, trace.Rows.Count);
+            Assert.Equal(trace.Last!.Total, result.FinalLosses.Total);
+            Assert.Equal(2, result.Timings.BatchSize);
+            Assert.Equal("node-a/cpu", result.DeviceId);
+        }
+        // Snapshots at save_every (step 3, both variants still running), a checkpoint every 2 steps before the end.
+        Assert.Equal(["a@3", "b@3"], announced.OfType<SnapshotReady>().Select(r => $"{r.VariantId}@{r.Step}").Order());
+        Assert.Equal([2], announced.OfType<UnitCheckpointed>().Select(c => c.Step));
+        // Progress carries each running variant's losses, and the last step always goes out.
+        Assert.NotEmpty(progress);
+        Assert.Equal(4, progress[^1].Step);
+        Assert.Equal(progress.Select(p => p.Step).Order(), progress.Select(p => p.Step));
+        Assert.Contains(progress, p => p.Losses.Select(l => l.VariantId).SequenceEqual(["a", "b"]));
+        Watch(worker);
+    }
+
+    [Fact]
+    public void A_runner_that_throws_fails_the_unit_with_its_reason_and_the_device_asks_again()
+    {
+        StartWorker(_ => new ThrowingRunner("the GPU caught fire"));
+        Assign(NodeUnits.Opaque(_coordinator, "unit-2"));
+
+        var failed = Coordinator.ExpectMsg<UnitFailed>(Patience);
+        Assert.Equal(("unit-2", "attempt-1", "node-a/cpu"), (failed.UnitId, failed.AttemptId, failed.DeviceId));
+        Assert.Contains("the GPU caught fire", failed.Reason);
+        Coordinator.ExpectMsg<RequestWork>(Patience);
+    }
+
+    [Fact]
+    public void A_unit_whose_image_the_coordinator_cannot_serve_fails_without_running()
+    {
+        var runner = new GatedRunner();
+        StartWorker(_ => runner);
+        var unit = NodeUnits.Opaque(_coordinator, "unit-3");
+        _coordinator.Served.TryRemove(unit.Shared.StyleImage, out _);
+        Assign(unit);
+
+        var failed = Coordinator.ExpectMsg<UnitFailed>(Patience);
+        Assert.Contains(unit.Shared.StyleImage, failed.Reason);
+        Assert.False(runner.Started.Task.IsCompleted);
+        Coordinator.ExpectMsg<RequestWork>(Patience);
+    }
+
+    [Fact]
+    public void Cancel_with_hand_back_checkpoints_uploads_it_and_hands_the_unit_back_until_accepted()
+    {
+        StartWorker(context => new RealUnitRunner(context));
+        var unit = NodeUnits.Demo(_coordinator, aSteps: [400], bSteps: [400]);
+        Assign(unit);
+        Coordinator.FishForMessage<UnitProgress>(m => m is UnitProgress, Patience);
+        var worker = Coordinator.LastSender;
+        Coordinator.Send(worker, new CancelUnit("unit-1", "attempt-1", HandBack: true, "the node drains"));
+
+        var handBack = Coordinator.FishForMessage<HandBackUnit>(m => m is HandBackUnit, Patience);
+        Assert.Equal(("unit-1", "attempt-1", "node-a/cpu"), (handBack.UnitId, handBack.AttemptId, handBack.DeviceId));
+        var resume = Assert.IsType<ResumePoint>(handBack.Resume);
+        Assert.True(_coordinator.Uploaded.TryGetValue(resume.CheckpointBlob, out var checkpointBytes));
+        using (var checkpoint = UnitCheckpoint.FromBytes(checkpointBytes))
+            Assert.Equal(resume.Step, checkpoint.Step);
+        Assert.InRange(resume.Step, 1, 399);
+
+        // Unanswered, the hand-back is repeated; once accepted, the device is free.
+        Assert.Equal(handBack, Coordinator.FishForMessage<HandBackUnit>(m => m is HandBackUnit, Patience));
+        Coordinator.Send(worker, new HandBackAccepted("unit-1", "attempt-1"));
+        Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
+    }
+
+    [Fact]
+    public async Task Cancel_without_hand_back_drops_the_unit_and_reports_no_result()
+    {
+        var runner = new GatedRunner();
+        StartWorker(_ => runner);
+        Assign(NodeUnits.Opaque(_coordinator, "unit-4"));
+        await runner.Started.Task.WaitAsync(Patience);
+        Coordinator.Send(Coordinator.LastSender, new CancelUnit("unit-4", "attempt-1", HandBack: false, "sweep cancelled"));
+
+        var handBack = Coordinator.ExpectMsg<HandBackUnit>(Patience);
+        Assert.Null(handBack.Resume);
+        // Nothing of the dropped attempt follows: no checkpoint, no result, no UnitFinished; just the next request.
+        Coordinator.ExpectMsg<RequestWork>(Patience);
+        Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.DoesNotContain(BlobHashOf(GatedRunner.CheckpointBytes), _coordinator.Uploaded.Keys);
+    }
+
+    [Fact]
+    public void A_device_registers_again_when_the_sweep_manager_it_registered_with_dies()
+    {
+        _coordinator.AnswerRegistration = false;
+        var firstSweepManager = CreateTestProbe("first-sweep-manager");
+        StartWorker(_ => new NoOpUnitRunner());
+        var register = Coordinator.ExpectMsg<RegisterDevice>(Patience);
+        Assert.Equal(("node-a/cpu", "cpu"), (register.DeviceId, register.Device));
+        firstSweepManager.Send(Coordinator.LastSender, new DeviceRegistered("node-a/cpu"));
+        Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
+
+        Sys.Stop(firstSweepManager.Ref);
+        Coordinator.FishForMessage<RegisterDevice>(m => m is RegisterDevice, Patience);
+        Coordinator.Reply(new DeviceRegistered("node-a/cpu"));
+        Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
+    }
+
+    [Fact]
+    public async Task Drained_while_running_the_device_finishes_its_unit_and_then_reports_drained_instead_of_asking()
+    {
+        var runner = new GatedRunner();
+        var worker = StartWorker(_ => runner);
+        Assign(NodeUnits.Opaque(_coordinator, "unit-5"));
+        await runner.Started.Task.WaitAsync(Patience);
+        worker.Tell(new DrainDevice(HandBack: false));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        runner.Release();
+        var result = Coordinator.ExpectMsg<JobResult>(Patience);
+        Coordinator.Reply(new ResultStored(result.UnitId, result.AttemptId, result.JobId));
+        Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience);
+        Assert.Equal("node-a/cpu", ExpectMsg<DeviceDrained>(Patience).DeviceId);
+        Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void The_no_op_runner_finishes_at_once_its_constant_blobs_go_up_once_and_cached_inputs_are_not_fetched_again()
+    {
+        StartWorker(_ => new NoOpUnitRunner());
+        for (var i = 1; i <= 2; i++)
+        {
+            var chunksBefore = _coordinator.ChunkRequestsServed;
+            Assign(NodeUnits.Opaque(_coordinator, $"unit-{i}"), attemptId: $"attempt-{i}");
+            var result = Coordinator.ExpectMsg<JobResult>(Patience);
+            Assert.Equal(NoOpUnitRunner.Png, _coordinator.Uploaded[result.ImageBlob]);
+            Coordinator.Reply(new ResultStored(result.UnitId, result.AttemptId, result.JobId));
+            // (A slow test may see the result once more before UnitFinished: it is repeated until stored.)
+            Assert.Equal($"unit-{i}", Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience).UnitId);
+            if (i == 2)
+            {
+                Assert.Equal(chunksBefore, _coordinator.ChunkRequestsServed);
+                Assert.Equal(2, _coordinator.OffersReceived); // the image and the trace, once
+            }
+        }
+        Coordinator.ExpectMsg<RequestWork>(Patience);
+    }
+
+    private static string BlobHashOf(byte[] bytes) => Messages.Blobs.BlobHash.Of(bytes);
+}
