@@ -24,6 +24,14 @@ public static class StyleFarmCli
             config.AddCommand<ValidateCommand>("validate")
                 .WithDescription("Check a sweep file and show its jobs and work units, running nothing.")
                 .WithExample("validate", "sweep.yaml");
+            config.AddCommand<Run.RunCommand>("run")
+                .WithDescription("Run a sweep on this machine (a one-process farm) and write runs/<name>/.")
+                .WithExample("run", "--demo")
+                .WithExample("run", "sweep.yaml", "--devices", "cpu,cpu");
+            config.AddCommand<Coordinator.CoordinatorCommand>("coordinator")
+                .WithDescription("Run the farm's coordinator: the sweep queue, the store and the HTTP API.")
+                .WithExample("coordinator", "--port", "4053", "--http", "127.0.0.1:5080", "--data", "./farm-data");
+            Client.ClientCommands.AddTo(config);
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Benchmarks that print figures.");

@@ -1,0 +1,162 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StyleFarm.Cluster;
+using StyleFarm.Coordinator.Farm;
+using StyleFarm.Coordinator.Farm.SweepManager;
+using StyleFarm.Coordinator.Planning;
+using StyleFarm.Coordinator.Store;
+using StyleFarm.Coordinator.Submission;
+using StyleFarm.Coordinator.Sweeps;
+using StyleFarm.GpuNode.Node;
+using StyleFarm.Messages.Sweeps;
+
+namespace StyleFarm.Coordinator.Embedded;
+
+/// <summary>What the embedded farm runs on: its store, its local devices, and how its node behaves.</summary>
+public sealed record EmbeddedFarmOptions
+{
+    /// <summary>The store (farm.db and blobs/); finished jobs in it are reused by every later run.</summary>
+    public required string DataFolder { get; init; }
+
+    /// <summary>One device worker each: cpu, cpu (two workers on the CPU), cuda:0…</summary>
+    public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
+
+    /// <summary>torch CPU threads (0: torch's default).</summary>
+    public int Threads { get; init; }
+
+    public int CheckpointEverySteps { get; init; } = SweepManagerSettings.Default.CheckpointEverySteps;
+
+    /// <summary>Run the no-op engine (the dispatch benchmark).</summary>
+    public bool NoOpEngine { get; init; }
+
+    /// <summary>Where the node's one-line notices go; null to drop them.</summary>
+    public Action<string>? Report { get; init; }
+}
+
+/// <summary>
+/// The one-process farm of `stylefarm run`: a coordinator (SweepManager singleton, store, blobs) and a GPU node
+/// with one DeviceWorker per local device, in a cluster of one on 127.0.0.1. The same actors and protocol as the
+/// distributed farm, so what runs here runs there.
+/// </summary>
+public sealed class EmbeddedFarm : IAsyncDisposable
+{
+    public const string LocalNodeId = "local";
+
+    private readonly IHost _host;
+    private readonly Channel<IFarmEvent> _events;
+
+    private EmbeddedFarm(IHost host, FarmStore store, BlobStore blobs, Channel<IFarmEvent> events)
+    {
+        _host = host;
+        Store = store;
+        Blobs = blobs;
+        _events = events;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        SweepManager = host.Services.GetRequiredService<ActorRegistry>().Get<SweepManagerProxyKey>();
+    }
+
+    public FarmStore Store { get; }
+
+    public BlobStore Blobs { get; }
+
+    public ActorSystem System { get; }
+
+    public IActorRef SweepManager { get; }
+
+    /// <summary>Every farm event, in order, for whoever shows progress.</summary>
+    public ChannelReader<IFarmEvent> Events => _events.Reader;
+
+    /// <summary>Opens the store and starts the farm.</summary>
+    /// <exception cref="IOException">The data folder is in use by another coordinator, or unusable.</exception>
+    public static async Task<EmbeddedFarm> StartAsync(EmbeddedFarmOptions options, CancellationToken ct = default)
+    {
+        var store = new FarmStore(options.DataFolder);
+        try
+        {
+            var blobs = new BlobStore(options.DataFolder);
+            var events = Channel.CreateUnbounded<IFarmEvent>(new UnboundedChannelOptions { SingleReader = true });
+            var cluster = new StyleFarmClusterOptions
+            {
+                Port = 0,
+                Roles = [StyleFarmRoles.Coordinator, StyleFarmRoles.Gpu],
+            };
+            var node = new GpuNodeSettings
+            {
+                NodeId = LocalNodeId,
+                Devices = options.Devices,
+                Threads = options.Threads,
+                UseNoOpEngine = options.NoOpEngine,
+                BlobCacheFolder = Path.Combine(options.DataFolder, "node-blobs"),
+                RegisterSweepManagerProxy = false,
+                Report = options.Report,
+            };
+            var settings = SweepManagerSettings.Default with { CheckpointEverySteps = options.CheckpointEverySteps };
+            IHost host = new HostBuilder()
+                .ConfigureServices(services =>
+                {
+                    services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+                    services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
+                    services.AddStyleFarmAkka(cluster, (akka, _) =>
+                    {
+                        akka.AddHocon("""
+                            akka.loglevel = WARNING
+                            akka.cluster.log-info = off
+                            """, HoconAddMode.Prepend);
+                        akka.AddStyleFarmCoordinator(store, blobs, settings);
+                        akka.AddGpuNode(node);
+                        akka.WithActors((system, _) => system.ActorOf(EventPipe.Props(events.Writer), "event-pipe"));
+                    });
+                })
+                .Build();
+            await host.StartAsync(ct);
+            return new EmbeddedFarm(host, store, blobs, events);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stores a validated sweep (its images become blobs, finished jobs are reused) and hands it to the
+    /// SweepManager; returns what was stored. A sweep whose every job is already done is finished at once.
+    /// </summary>
+    public async Task<SubmittedSweep> SubmitAsync(ExpandedSweep sweep, string fileText, CancellationToken ct = default)
+    {
+        long freeBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var submitted = new SweepSubmitter(Store, Blobs, new FusionPlanner(), freeBytes).Submit(sweep, fileText);
+        var ack = await SweepManager.Ask<SweepControlAck>(new SweepSubmitted(submitted.Sweep.Id), TimeSpan.FromSeconds(30), ct);
+        if (!ack.Applied)
+            throw new InvalidOperationException($"the coordinator did not take sweep {submitted.Sweep.Id}: {ack.Error}");
+        return submitted;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await _host.StopAsync(stop.Token);
+        }
+        finally
+        {
+            _host.Dispose();
+            _events.Writer.TryComplete();
+            Store.Dispose();
+        }
+    }
+
+    /// <summary>Copies every farm event into a channel, so plain async code can await them.</summary>
+    private sealed class EventPipe : ReceiveActor
+    {
+        public EventPipe(ChannelWriter<IFarmEvent> writer) => Receive<IFarmEvent>(e => writer.TryWrite(e));
+
+        public static Props Props(ChannelWriter<IFarmEvent> writer) => Akka.Actor.Props.Create(() => new EventPipe(writer));
+
+        protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(IFarmEvent));
+    }
+}
