@@ -101,9 +101,12 @@ public sealed class EmbeddedFarm : IAsyncDisposable
                     services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
                     services.AddStyleFarmAkka(cluster, (akka, _) =>
                     {
+                        // One process: the farm's own lines say what happens; Akka's warnings about the coordinator
+                        // going away at shutdown would only confuse.
                         akka.AddHocon("""
-                            akka.loglevel = WARNING
+                            akka.loglevel = ERROR
                             akka.cluster.log-info = off
+                            akka.cluster.singleton-proxy.log-singleton-identification-failure = off
                             """, HoconAddMode.Prepend);
                         akka.AddStyleFarmCoordinator(store, blobs, settings);
                         akka.AddGpuNode(node);

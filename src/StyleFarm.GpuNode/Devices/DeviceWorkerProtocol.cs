@@ -45,7 +45,11 @@ public sealed record DeviceWorkerSetup(
     int Threads = 0,
     Action<string>? Report = null)
 {
-    public string DeviceId => DeviceIds.Compose(NodeId, Device);
+    /// <summary>The device's name within its node when the node runs several workers on one engine device
+    /// (<c>cpu</c>, <c>cpu-2</c>); null: the engine device's name.</summary>
+    public string? Slot { get; init; }
+
+    public string DeviceId => DeviceIds.Compose(NodeId, Slot ?? Device);
 
     public DeviceWorkerTimings Timings { get; init; } = new();
 }

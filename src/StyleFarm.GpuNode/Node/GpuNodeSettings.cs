@@ -45,6 +45,35 @@ public sealed record GpuNodeSettings
 
     public DeviceWorkerTimings WorkerTimings { get; init; } = new();
 
+    /// <summary>
+    /// One worker per entry of <see cref="Devices"/>, each with its name within the node: the device's name, and
+    /// for a repeated cpu <c>cpu-2</c>, <c>cpu-3</c>… (`--devices cpu,cpu` runs two workers on the CPU).
+    /// </summary>
+    public IReadOnlyList<(string Slot, string Device)> DeviceSlots()
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var slots = new List<(string, string)>(Devices.Count);
+        foreach (var device in Devices)
+        {
+            int n = seen[device] = seen.GetValueOrDefault(device) + 1;
+            slots.Add((n == 1 ? device : $"{device}-{n.ToString(System.Globalization.CultureInfo.InvariantCulture)}", device));
+        }
+        return slots;
+    }
+
+    /// <summary>
+    /// torch CPU threads per worker: <see cref="Threads"/> when given, else the cores shared out among the CPU
+    /// workers (torch's pool is per process, so two CPU workers at full width would fight over the cores).
+    /// </summary>
+    public int EffectiveThreads
+    {
+        get
+        {
+            int cpuWorkers = Devices.Count(d => d == "cpu");
+            return Threads > 0 || cpuWorkers <= 1 ? Threads : Math.Max(1, Environment.ProcessorCount / cpuWorkers);
+        }
+    }
+
     /// <summary>The runner factory in force: <see cref="RunnerFactory"/>, else no-op or the engine.</summary>
     public Func<UnitRunnerContext, IUnitRunner> ResolveRunnerFactory() =>
         RunnerFactory ?? (UseNoOpEngine ? _ => new NoOpUnitRunner() : context => new RealUnitRunner(context));
@@ -60,8 +89,8 @@ public sealed record GpuNodeSettings
         foreach (var device in Devices)
             if (!IsDeviceName(device))
                 problems.Add($"Device '{device}': expected cpu, cuda or cuda:N.");
-        foreach (var twice in Devices.GroupBy(d => d).Where(g => g.Count() > 1))
-            problems.Add($"Device '{twice.Key}' is given twice.");
+        foreach (var twice in Devices.Where(d => d != "cpu").GroupBy(d => d).Where(g => g.Count() > 1))
+            problems.Add($"Device '{twice.Key}' is given twice (only cpu may run several workers).");
         if (Threads < 0)
             problems.Add($"Threads must be 0 (torch's default) or positive, not {Threads}.");
         if (string.IsNullOrWhiteSpace(BlobCacheFolder))

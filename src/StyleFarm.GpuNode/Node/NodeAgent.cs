@@ -98,7 +98,7 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     public static Props Props(GpuNodeSettings settings, IActorRef sweepManager) =>
         Akka.Actor.Props.Create(() => new NodeAgent(settings, sweepManager));
 
-    private IEnumerable<string> DeviceIdsOfNode => _settings.Devices.Select(d => DeviceIds.Compose(_settings.NodeId, d));
+    private IEnumerable<string> DeviceIdsOfNode => _settings.DeviceSlots().Select(d => DeviceIds.Compose(_settings.NodeId, d.Slot));
 
     protected override void PreStart()
     {
@@ -144,13 +144,14 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     {
         var blobs = new NodeBlobCache(_settings.BlobCacheFolder);
         var runners = _settings.ResolveRunnerFactory();
-        foreach (var device in _settings.Devices)
+        foreach (var (slot, device) in _settings.DeviceSlots())
         {
-            var setup = new DeviceWorkerSetup(_settings.NodeId, device, _sweepManager, blobs, runners, _settings.Threads, _settings.Report)
+            var setup = new DeviceWorkerSetup(_settings.NodeId, device, _sweepManager, blobs, runners, _settings.EffectiveThreads, _settings.Report)
             {
                 Timings = _settings.WorkerTimings,
+                Slot = slot,
             };
-            _workers[setup.DeviceId] = Context.ActorOf(DeviceWorker.Props(setup), "device-" + device.Replace(':', '-'));
+            _workers[setup.DeviceId] = Context.ActorOf(DeviceWorker.Props(setup), "device-" + slot.Replace(':', '-'));
         }
     }
 

@@ -95,12 +95,23 @@ public sealed class NodeLogicTests : IDisposable
     [Fact]
     public void Node_settings_name_every_problem()
     {
-        var settings = new GpuNodeSettings { NodeId = "a/b", Devices = ["cpu", "gpu", "cpu"], Threads = -1 };
+        var settings = new GpuNodeSettings { NodeId = "a/b", Devices = ["cuda:0", "gpu", "cuda:0"], Threads = -1 };
         var problems = settings.Problems();
         Assert.Contains(problems, p => p.Contains("'a/b'"));
         Assert.Contains(problems, p => p.Contains("'gpu'"));
         Assert.Contains(problems, p => p.Contains("given twice"));
         Assert.Contains(problems, p => p.Contains("Threads"));
         Assert.Empty(new GpuNodeSettings { NodeId = "node-1", Devices = ["cpu", "cuda:1"] }.Problems());
+    }
+
+    [Fact]
+    public void Cpu_may_run_several_workers_each_with_its_own_name_and_a_share_of_the_cores()
+    {
+        var settings = new GpuNodeSettings { NodeId = "node-1", Devices = ["cpu", "cuda:0", "cpu", "cpu"] };
+        Assert.Empty(settings.Problems());
+        Assert.Equal([("cpu", "cpu"), ("cuda:0", "cuda:0"), ("cpu-2", "cpu"), ("cpu-3", "cpu")], settings.DeviceSlots());
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 3), settings.EffectiveThreads);
+        Assert.Equal(5, (settings with { Threads = 5 }).EffectiveThreads);
+        Assert.Equal(0, new GpuNodeSettings { NodeId = "n", Devices = ["cpu"] }.EffectiveThreads);
     }
 }

@@ -109,9 +109,11 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
         builder.Services.AddStyleFarmApi();
         builder.Services.AddStyleFarmAkka(cluster, (akka, _) =>
         {
+            // The singleton lives in this process; the proxy's "not found yet" warning at startup is noise here.
             akka.AddHocon("""
                 akka.loglevel = WARNING
                 akka.cluster.log-info = off
+                akka.cluster.singleton-proxy.log-singleton-identification-failure = off
                 """, HoconAddMode.Prepend);
             akka.AddStyleFarmCoordinator(store, blobs, settings);
             akka.WithActors((system, _) => system.ActorOf(FarmEventLog.Props(Console.Out), "event-log"));
