@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Planning;
 using StyleFarm.Messages;
 
@@ -60,6 +61,7 @@ public static class StyleFarmApi
         api.MapBlobEndpoints();
         api.MapSweepEndpoints();
         api.MapNodeEndpoints();
+        api.MapDashboardEndpoints(); // Dashboard/DashboardEndpoints.cs: the live view and its event stream
         api.MapFallback(() => Problem(StatusCodes.Status404NotFound, "Not found",
             $"no such endpoint; GET {Prefix} lists them"));
         return app;
@@ -84,6 +86,8 @@ public static class StyleFarmApi
         new("GET", $"{Prefix}/jobs/{{id}}", "one job with its attempts and snapshots"),
         new("GET", $"{Prefix}/nodes", "the farm's nodes and devices"),
         new("POST", $"{Prefix}/nodes/{{nodeId}}/drain?now=false", "drain a node: finish (or, with now=true, hand back) its units and leave"),
+        new("GET", $"{Prefix}/dashboard", "the live view: sweeps with ETAs, running units and jobs, nodes and devices, recent failures"),
+        new("GET", $"{Prefix}/events", "the live view as server-sent events: a `view` event now and on every change (≤ 5/s), heartbeats every 15 s"),
     ];
 
     private static IResult Info() => Json(new ApiInfo("stylefarm-coordinator", ServiceVersion, Version, WireLimits.ProtocolVersion, Endpoints));

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Results;
 using StyleFarm.Coordinator.Sweeps;
 using StyleFarm.Messages.Blobs;
@@ -169,6 +171,61 @@ public sealed class StyleFarmApiClient : IDisposable
 
     public Task<NodeControlAck> DrainAsync(string nodeId, bool now, CancellationToken cancel = default) =>
         PostAsync<NodeControlAck>($"api/v1/nodes/{Escape(nodeId)}/drain?now={(now ? "true" : "false")}", null, cancel);
+
+    // ---- dashboard (Dashboard/DashboardEndpoints.cs) ----
+
+    public Task<DashboardView> DashboardAsync(CancellationToken cancel = default) => GetAsync<DashboardView>("api/v1/dashboard", cancel);
+
+    /// <summary>
+    /// The views GET /api/v1/events streams, as they come, until the coordinator ends the stream (the enumeration
+    /// ends) or <paramref name="cancel"/> fires. A connection that breaks is a <see cref="StyleFarmApiException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<DashboardView> EventsAsync([EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/events");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        HttpResponseMessage response;
+        try
+        {
+            // Headers only: the body never ends while the farm runs (and the client's timeout does not apply to it).
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new StyleFarmApiException($"cannot reach the coordinator at {Address}: {Reason(e)}", null, inner: e);
+        }
+        using (response)
+        {
+            await EnsureSuccessAsync(response, cancel);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel));
+            var parser = new ServerSentEvents();
+            while (true)
+            {
+                string? line;
+                try
+                {
+                    line = await reader.ReadLineAsync(cancel);
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException)
+                {
+                    throw new StyleFarmApiException($"lost the coordinator at {Address}: the event stream broke ({e.Message})", null, inner: e);
+                }
+                if (line is null) yield break;
+                if (parser.Line(line) is not { } message || message.Event != DashboardEndpoints.ViewEvent) continue;
+                DashboardView? view;
+                try
+                {
+                    view = JsonSerializer.Deserialize<DashboardView>(message.Data, ApiJson.Options);
+                }
+                catch (JsonException e)
+                {
+                    throw new StyleFarmApiException(
+                        $"the coordinator at {Address} sent a view this client does not understand ({e.Message}); is it a StyleFarm coordinator of the same version?", null, inner: e);
+                }
+                if (view is not null) yield return view;
+            }
+        }
+    }
 
     // ---- plumbing ----
 

@@ -32,11 +32,16 @@ public static class StyleFarmCli
                 .WithDescription("Run the farm's coordinator: the sweep queue, the store and the HTTP API.")
                 .WithExample("coordinator", "--port", "4053", "--http", "127.0.0.1:5080", "--data", "./farm-data");
             Client.ClientCommands.AddTo(config);
+            config.AddCommand<Watch.WatchCommand>("watch") // Cli/Watch: the live view of a sweep
+                .WithDescription("Watch a sweep live: progress, running units, nodes; exits when it ends (0 done, 1 failed or cancelled).")
+                .WithExample("watch", "3fa2c1d0e9ab");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Benchmarks that print figures.");
                 bench.AddCommand<BenchEngineCommand>("engine")
                     .WithDescription("Matmul rate, Adam step rate of each network, and fused against one-by-one runs.");
+                bench.AddCommand<BenchFarmCommand>("farm")
+                    .WithDescription("Farm dispatch rate (no-op engine, in one process and across processes), and the farm's overhead on a real sweep.");
             });
             config.SetExceptionHandler((exception, _) =>
             {

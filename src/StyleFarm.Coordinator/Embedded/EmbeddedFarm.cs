@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StyleFarm.Cluster;
+using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Farm;
 using StyleFarm.Coordinator.Farm.SweepManager;
 using StyleFarm.Coordinator.Planning;
@@ -109,6 +110,7 @@ public sealed class EmbeddedFarm : IAsyncDisposable
                             akka.cluster.singleton-proxy.log-singleton-identification-failure = off
                             """, HoconAddMode.Prepend);
                         akka.AddStyleFarmCoordinator(store, blobs, settings);
+                        akka.AddStyleFarmDashboard(store); // the live view, as the distributed coordinator has it
                         akka.AddGpuNode(node);
                         akka.WithActors((system, _) => system.ActorOf(EventPipe.Props(events.Writer), "event-pipe"));
                     });

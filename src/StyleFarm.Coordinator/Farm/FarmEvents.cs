@@ -31,3 +31,14 @@ public sealed record UnitRequeued(string SweepId, string UnitId, string DeviceId
 
 /// <summary>A node joined, drained, became unreachable or left, or one of its devices changed state.</summary>
 public sealed record NodeChanged(NodeView Node) : IFarmEvent;
+
+// Added for the Dashboard (helper I): what it needs to know without reading the store on every step.
+
+/// <summary>A sweep was taken up and its units queued (published once, after SweepSubmitted).</summary>
+public sealed record SweepQueued(string SweepId, string Name) : IFarmEvent;
+
+/// <summary>A unit finished on a device: every job of it has its result stored.</summary>
+public sealed record UnitCompleted(string SweepId, string UnitId, string DeviceId) : IFarmEvent;
+
+/// <summary>A variant's snapshot at <paramref name="Step"/> was filed under <paramref name="JobIds"/> (the variant's jobs that run that far).</summary>
+public sealed record SnapshotStored(string SweepId, string UnitId, string VariantId, IReadOnlyList<string> JobIds, int Step, string Blob) : IFarmEvent;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using StyleFarm.Coordinator.Report;
 using StyleFarm.Coordinator.Store;
 using StyleFarm.Messages.Blobs;
 
@@ -16,7 +17,11 @@ public sealed record RunFolderSummary(
     int FilesUnchanged,
     int JobsDone,
     int JobsFailed,
-    int JobsMissing);
+    int JobsMissing)
+{
+    /// <summary>What the sweep report (contact sheet, loss curves, report.html) could not make; empty when all went well.</summary>
+    public IReadOnlyList<string> ReportProblems { get; init; } = [];
+}
 
 /// <summary>
 /// Writes a sweep's results as a folder people open (callers pass <c>runs/&lt;sweep-name&gt;</c>):
@@ -26,6 +31,7 @@ public sealed record RunFolderSummary(
 /// traces/003_….csv                               its loss trace, per step
 /// results.json  results.csv                      every job, done or not (see SweepResults, ResultsCsv)
 /// sweep.yaml                                     the sweep file as submitted
+/// contact-sheet.png  loss-curves.png  report.html the sweep report (see Report/SweepReport), best effort
 /// </code>
 /// Each file appears whole or not at all (written beside, then renamed). Writing the same folder again is
 /// idempotent: a file that already holds the right bytes is neither fetched nor touched. Every fetched blob is
@@ -91,9 +97,12 @@ public static class RunFolderWriter
         await folder.PutTextAsync(ResultsCsvFile, ResultsCsv.Write(written), ct);
         await folder.PutTextAsync(ResultsJsonFile, SweepResultsJson.Serialize(written) + "\n", ct);
 
+        // Sweep report (Report/SweepReport): last, from the files just written; best effort, never fails the folder.
+        SweepReportSummary report = await SweepReport.WriteAsync(written, readBlob, folder.Root, ct);
+
         int done = results.CountOf(JobState.Done), failed = results.CountOf(JobState.Failed);
-        return new RunFolderSummary(folder.Root, folder.Written, folder.Unchanged, done, failed,
-            results.Jobs.Count - done - failed);
+        return new RunFolderSummary(folder.Root, [.. folder.Written, .. report.FilesWritten], folder.Unchanged + report.FilesUnchanged,
+            done, failed, results.Jobs.Count - done - failed) { ReportProblems = report.Problems };
     }
 
     /// <summary>Labels become paths: results that came over the wire must not name a file outside the folder.</summary>

@@ -34,6 +34,8 @@ public sealed class ResultsCommand : ClientCommand<ResultsSettings>
             console.Error.WriteLine($"stylefarm: cannot write the results of sweep {options.Id} to {folder}: {e.Message}");
             return StyleFarmCli.Failed;
         }
+        foreach (string problem in written.ReportProblems)
+            console.Error.WriteLine($"stylefarm: report: {problem}");
 
         console.Out.WriteLine(written.Directory);
         foreach (string line in RunSummary.Lines(results, folder)) console.Error.WriteLine(line);

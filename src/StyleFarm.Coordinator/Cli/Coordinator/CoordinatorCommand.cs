@@ -8,8 +8,10 @@ using Microsoft.Extensions.Logging;
 using Spectre.Console.Cli;
 using StyleFarm.Cluster;
 using StyleFarm.Coordinator.Api;
+using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Farm;
 using StyleFarm.Coordinator.Farm.SweepManager;
+using StyleFarm.Coordinator.Metrics;
 using StyleFarm.Coordinator.Store;
 
 namespace StyleFarm.Coordinator.Cli.Coordinator;
@@ -107,6 +109,8 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(blobs);
         builder.Services.AddStyleFarmApi();
+        var metrics = new FarmMetrics(); // fed by the Dashboard, served at /metrics
+        builder.Services.AddSingleton(metrics).AddStyleFarmDashboardFeed();
         builder.Services.AddStyleFarmAkka(cluster, (akka, _) =>
         {
             // The singleton lives in this process; the proxy's "not found yet" warning at startup is noise here.
@@ -116,10 +120,12 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
                 akka.cluster.singleton-proxy.log-singleton-identification-failure = off
                 """, HoconAddMode.Prepend);
             akka.AddStyleFarmCoordinator(store, blobs, settings);
+            akka.AddStyleFarmDashboard(store, metrics);
             akka.WithActors((system, _) => system.ActorOf(FarmEventLog.Props(Console.Out), "event-log"));
         });
         WebApplication app = builder.Build();
         app.MapStyleFarmApi();
+        app.MapFarmMetrics();
         return app;
     }
 }

@@ -122,7 +122,9 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             SweepResults results = SweepResultsBuilder.FromStore(farm.Store, id)
                 ?? throw new InvalidOperationException($"sweep {id} vanished from the store");
             string folder = RunFolderWriter.FolderFor(results.Name, options.Runs);
-            await RunFolderWriter.WriteAsync(results, RunFolderWriter.ReadFrom(farm.Blobs), folder, CancellationToken.None);
+            RunFolderSummary written = await RunFolderWriter.WriteAsync(results, RunFolderWriter.ReadFrom(farm.Blobs), folder, CancellationToken.None);
+            foreach (string problem in written.ReportProblems)
+                Console.Error.WriteLine($"stylefarm: report: {problem}");
             foreach (string line in RunSummary.Lines(results, folder, clock.Elapsed))
                 Console.WriteLine(line);
             return RunSummary.ExitCode(results);

@@ -372,9 +372,16 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
 
     private void OnSnapshotReady(SnapshotReady m)
     {
-        if (Current(m.UnitId, m.AttemptId, m) is null) return;
+        if (Current(m.UnitId, m.AttemptId, m) is not { } held) return;
         if (!HasBlob(m.ImageBlob, m)) return;
-        Persist(store => store.AddSnapshot(m.UnitId, m.VariantId, m.Step, m.ImageBlob));
+        // For the Dashboard: the snapshot's jobs, as the store files it (every job of the variant running that far).
+        string[] jobIds = held.Unit.Variants.Where(v => v.VariantId == m.VariantId)
+            .SelectMany(v => v.Jobs).Where(j => j.Steps >= m.Step).Select(j => j.JobId).ToArray();
+        Persist(store => store.AddSnapshot(m.UnitId, m.VariantId, m.Step, m.ImageBlob), (_, error) =>
+        {
+            if (error is null) Publish(new SnapshotStored(held.SweepId, m.UnitId, m.VariantId, jobIds, m.Step, m.ImageBlob));
+            else _log.Error(error, "Could not store a snapshot of unit {0}", m.UnitId);
+        });
     }
 
     private void OnUnitCheckpointed(UnitCheckpointed m)
@@ -426,6 +433,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         Persist(store => store.CompleteUnit(m.UnitId, m.AttemptId), (result, error) =>
         {
             if (error is not null) _log.Error(error, "Could not complete unit {0}", m.UnitId);
+            else Publish(new UnitCompleted(held.SweepId, held.UnitId, held.DeviceId)); // for the Dashboard
             SettleIfEnded(held.SweepId, result as UnitChange);
         });
     }
@@ -551,6 +559,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         }
         Load(sweep, _store.UnitsOfSweep(sweep.Id));
         _log.Info("Sweep {0} ({1}) queued: {2} units", sweep.Id, sweep.Name, _policy.PendingOf(sweep.Id).Count);
+        Publish(new SweepQueued(sweep.Id, sweep.Name)); // for the Dashboard, which reads the sweep from the store
         NotifyWaiting();
     }
 
