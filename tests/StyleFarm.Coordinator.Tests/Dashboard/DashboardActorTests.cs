@@ -88,7 +88,9 @@ public sealed class DashboardActorTests(ITestOutputHelper output) : DashboardTes
         AwaitView(v => v.Sweep("s1")!.JobsDone == 1, "the result is folded in");
 
         string text = "";
-        AwaitCondition(() => (text = Scrape()).Contains("stylefarm_jobs{state=\"done\"} 1"), TimeSpan.FromSeconds(5), "the gauges are set");
+        // Gauges and histograms are updated from one view after another; wait for the last of them (a loaded CI machine is slow).
+        AwaitCondition(() => (text = Scrape()).Contains("stylefarm_jobs{state=\"done\"} 1") && text.Contains("stylefarm_unit_run_seconds_count 1"),
+            TimeSpan.FromSeconds(20), "the gauges are set");
         Assert.Contains("stylefarm_jobs{state=\"queued\"} 2", text);
         Assert.Contains("stylefarm_queued_units 2", text);
         Assert.Contains("stylefarm_nodes 1", text);
