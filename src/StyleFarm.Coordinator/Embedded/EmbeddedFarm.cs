@@ -22,7 +22,8 @@ public sealed record EmbeddedFarmOptions
     /// <summary>The store (farm.db and blobs/); finished jobs in it are reused by every later run.</summary>
     public required string DataFolder { get; init; }
 
-    /// <summary>One device worker each: cpu, cpu (two workers on the CPU), cuda:0…</summary>
+    /// <summary>One device worker each: cpu, cpu (two workers on the CPU), cuda:0…; none makes a coordinator-only
+    /// process that node processes join (<see cref="EmbeddedFarm.SeedAddress"/>).</summary>
     public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
 
     /// <summary>torch CPU threads (0: torch's default).</summary>
@@ -49,7 +50,7 @@ public sealed class EmbeddedFarm : IAsyncDisposable
     private readonly IHost _host;
     private readonly Channel<IFarmEvent> _events;
 
-    private EmbeddedFarm(IHost host, FarmStore store, BlobStore blobs, Channel<IFarmEvent> events)
+    private EmbeddedFarm(IHost host, FarmStore store, BlobStore blobs, Channel<IFarmEvent> events, StyleFarmClusterOptions cluster)
     {
         _host = host;
         Store = store;
@@ -57,7 +58,12 @@ public sealed class EmbeddedFarm : IAsyncDisposable
         _events = events;
         System = host.Services.GetRequiredService<ActorSystem>();
         SweepManager = host.Services.GetRequiredService<ActorRegistry>().Get<SweepManagerProxyKey>();
+        // Port 0 took a free port; the cluster's own address says which.
+        SeedAddress = cluster.AddressOf(cluster.Host, Akka.Cluster.Cluster.Get(System).SelfAddress.Port ?? 0);
     }
+
+    /// <summary>What node processes pass as --seed to join this farm.</summary>
+    public string SeedAddress { get; }
 
     public FarmStore Store { get; }
 
@@ -79,10 +85,11 @@ public sealed class EmbeddedFarm : IAsyncDisposable
         {
             var blobs = new BlobStore(options.DataFolder);
             var events = Channel.CreateUnbounded<IFarmEvent>(new UnboundedChannelOptions { SingleReader = true });
+            bool localDevices = options.Devices.Count > 0;
             var cluster = new StyleFarmClusterOptions
             {
                 Port = 0,
-                Roles = [StyleFarmRoles.Coordinator, StyleFarmRoles.Gpu],
+                Roles = localDevices ? [StyleFarmRoles.Coordinator, StyleFarmRoles.Gpu] : [StyleFarmRoles.Coordinator],
             };
             var node = new GpuNodeSettings
             {
@@ -111,13 +118,13 @@ public sealed class EmbeddedFarm : IAsyncDisposable
                             """, HoconAddMode.Prepend);
                         akka.AddStyleFarmCoordinator(store, blobs, settings);
                         akka.AddStyleFarmDashboard(store); // the live view, as the distributed coordinator has it
-                        akka.AddGpuNode(node);
+                        if (localDevices) akka.AddGpuNode(node);
                         akka.WithActors((system, _) => system.ActorOf(EventPipe.Props(events.Writer), "event-pipe"));
                     });
                 })
                 .Build();
             await host.StartAsync(ct);
-            return new EmbeddedFarm(host, store, blobs, events);
+            return new EmbeddedFarm(host, store, blobs, events, cluster);
         }
         catch
         {

@@ -191,7 +191,8 @@ public sealed class BenchFarmCommand : AsyncCommand<BenchFarmSettings>
     private static async Task RemoteDispatchAsync(BenchFarmSettings options, BenchSweeps sweeps, string root, FigureTable figures, CancellationToken ct)
     {
         IReadOnlyList<string> devices = NoOpDevices(options.NodeDevices);
-        BenchCoordinator coordinator = await BenchCoordinator.StartAsync(Path.Combine(root, "remote"), ct);
+        // An embedded farm without local devices is a coordinator-only process, which the node processes join.
+        EmbeddedFarm coordinator = await EmbeddedFarm.StartAsync(new EmbeddedFarmOptions { DataFolder = Path.Combine(root, "remote"), Devices = [] }, ct);
         NodeProcesses? nodes = null;
         try
         {
@@ -203,7 +204,7 @@ public sealed class BenchFarmCommand : AsyncCommand<BenchFarmSettings>
             {
                 await SweepTimer.WaitForDevicesAsync(coordinator.SweepManager, options.Nodes * devices.Count, TimeSpan.FromSeconds(120), ct);
                 await DispatchCasesAsync(options, sweeps, where, F($"dispatch, {options.Nodes} node processes"), RemoteTarget,
-                    coordinator.SubmitAsync, coordinator.Events, figures, ct);
+                    (sweep, token) => coordinator.SubmitAsync(sweep.Expanded, sweep.Text, token), coordinator.Events, figures, ct);
             }
             catch (TimeoutException e) when (nodes.Ended() is { } ended)
             {
