@@ -148,18 +148,7 @@ internal static class ReportFiles
     public static async Task<bool> PutAsync(string path, byte[] bytes, CancellationToken ct)
     {
         if (File.Exists(path) && (await File.ReadAllBytesAsync(path, ct)).AsSpan().SequenceEqual(bytes)) return false;
-        string folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            await File.WriteAllBytesAsync(temp, bytes, ct);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        await Results.RunFolderWriter.WriteAtomicallyAsync(path, bytes, ct);
         return true;
     }
 }

@@ -118,6 +118,23 @@ public static class RunFolderWriter
         }
     }
 
+    /// <summary>Beside the target, then renamed over it: a reader sees the old file or the new one, never half.</summary>
+    internal static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken ct)
+    {
+        string folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        string temp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await File.WriteAllBytesAsync(temp, bytes, ct);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
     private sealed class Folder(string root, Func<string, CancellationToken, Task<byte[]>> readBlob)
     {
         private readonly List<string> _written = [];
@@ -164,21 +181,5 @@ public static class RunFolderWriter
             return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
         }
 
-        /// <summary>Beside the target, then renamed over it: a reader sees the old file or the new one, never half.</summary>
-        private static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken ct)
-        {
-            string folder = Path.GetDirectoryName(path)!;
-            Directory.CreateDirectory(folder);
-            string temp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-            try
-            {
-                await File.WriteAllBytesAsync(temp, bytes, ct);
-                File.Move(temp, path, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
-        }
     }
 }
