@@ -87,17 +87,41 @@ public sealed partial class FarmStore
             """, ("$id", sweepId), ("$open", UnfinishedSweepStates));
     }
 
-    /// <summary>Finishes a sweep once no unit is left to run: done if every job is done, failed otherwise.</summary>
-    private void SettleSweep(string sweepId, long now)
+    /// <summary>
+    /// Finishes a sweep once no unit is left to run: done if every job is done, failed otherwise. Returns the sweep's
+    /// state afterwards. While units are left (nearly every call) this is one look-up in the units_sweep index; the
+    /// jobs are only looked at once, when the last unit ends.
+    /// </summary>
+    private SweepState SettleSweep(string sweepId, long now)
     {
-        Execute($"""
-            UPDATE sweeps SET finished_at = $now, state = CASE
-                WHEN EXISTS (SELECT 1 FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
-                             WHERE sj.sweep_id = $id AND j.state <> 'done') THEN 'failed' ELSE 'done' END
-            WHERE id = $id
-              AND state IN (SELECT value FROM json_each($open))
-              AND NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = $id AND state IN {OpenUnitStates})
-            """, ("$id", sweepId), ("$now", now), ("$open", UnfinishedSweepStates));
+        var (state, idle) = Query(SweepFacts, r => (r.State<SweepState>("state"), r.GetBoolean(1)), ("$id", sweepId)).Single();
+        return idle ? SettleIdleSweep(sweepId, state, now) : state;
+    }
+
+    private static readonly string SweepFacts = $"SELECT state, {NoOpenUnitIn("$id")} AS idle FROM sweeps WHERE id = $id";
+
+    /// <summary>
+    /// SQL that is true when the sweep <paramref name="sweepId"/> (an SQL expression) has no open unit. One seek in
+    /// units_sweep per open state: an IN list would make SQLite build a temporary index of the states on every call.
+    /// </summary>
+    private static string NoOpenUnitIn(string sweepId) => $"""
+        (NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = {sweepId} AND state = 'queued')
+         AND NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = {sweepId} AND state = 'assigned')
+         AND NOT EXISTS (SELECT 1 FROM units WHERE sweep_id = {sweepId} AND state = 'running'))
+        """;
+
+    /// <summary>Finishes a sweep in <paramref name="state"/> that has no unit left to run, unless it is finished already.</summary>
+    private SweepState SettleIdleSweep(string sweepId, SweepState state, long now)
+    {
+        if (state is not (SweepState.Queued or SweepState.Running or SweepState.Paused)) return state;
+        bool allDone = Scalar<long>("""
+            SELECT NOT EXISTS (SELECT 1 FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+                               WHERE sj.sweep_id = $id AND j.state <> 'done')
+            """, ("$id", sweepId)) == 1;
+        SweepState settled = allDone ? SweepState.Done : SweepState.Failed;
+        Execute("UPDATE sweeps SET state = $state, finished_at = $now WHERE id = $id",
+            ("$id", sweepId), ("$state", Db(settled)), ("$now", now));
+        return settled;
     }
 
     private static void CheckNewSweep(NewSweep sweep)

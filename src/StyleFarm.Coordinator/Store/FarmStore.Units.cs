@@ -14,7 +14,22 @@ public sealed partial class FarmStore
         FROM units u
         """;
     private const string HeldBy = "state IN ('assigned', 'running') AND attempt_id = $attempt";
-    private static readonly string QueuedOrRunningJobs = DbSet(JobState.Queued, JobState.Running);
+    private static readonly string QueuedOrRunningJobs = StateList(JobState.Queued, JobState.Running);
+    private static readonly string QueuedJobs = StateList(JobState.Queued);
+    private static readonly string RunningJobs = StateList(JobState.Running);
+
+    /// <summary>
+    /// What CompleteUnit needs after the unit ended, in one statement: its sweep and the sweep's state, whether any of its
+    /// jobs lack a result (<c>+state</c>: found by the unit's job ids, not by walking jobs_state), and whether the sweep
+    /// has no open unit left.
+    /// </summary>
+    private static readonly string EndedUnitFacts = $"""
+        SELECT u.sweep_id, s.state,
+               EXISTS (SELECT 1 FROM unit_jobs uj JOIN jobs j ON j.id = uj.job_id
+                       WHERE uj.unit_id = u.id AND +j.state IN ('queued', 'running')) AS unfinished_jobs,
+               {NoOpenUnitIn("u.sweep_id")} AS idle
+        FROM units u JOIN sweeps s ON s.id = u.sweep_id WHERE u.id = $unit
+        """;
 
     public UnitRecord? GetUnit(string unitId) => Read(() => UnitOrNull(unitId));
 
@@ -55,8 +70,11 @@ public sealed partial class FarmStore
         return attemptId;
     });
 
-    /// <summary>A fresh attempt id (32 hex digits).</summary>
-    public static string NewAttemptId() => Guid.NewGuid().ToString("N");
+    /// <summary>
+    /// A fresh attempt id (32 hex digits). Time-ordered (UUID v7), so new attempts go at the end of the attempts'
+    /// id index instead of dirtying a random page of it in every commit.
+    /// </summary>
+    public static string NewAttemptId() => Guid.CreateVersion7().ToString("N");
 
     /// <summary>
     /// Fails a queued unit that no node may run (every live node is blocked for its sweep): its unfinished jobs
@@ -84,7 +102,7 @@ public sealed partial class FarmStore
         int changed = Execute($"UPDATE units SET state = 'running', updated_at = $now WHERE id = $unit AND {HeldBy}",
             ("$unit", unitId), ("$attempt", attemptId), ("$now", Now()));
         if (changed == 0) return false;
-        MoveUnitJobs(unitId, JobState.Running, DbSet(JobState.Queued), reason: null);
+        MoveUnitJobs(unitId, JobState.Running, QueuedJobs, reason: null);
         return true;
     });
 
@@ -139,18 +157,21 @@ public sealed partial class FarmStore
                 device = COALESCE((SELECT device FROM attempts WHERE id = $attempt), device)
             WHERE id = $unit AND state IN {OpenUnitStates}
             """, ("$unit", unitId), ("$attempt", attemptId), ("$now", now));
-        if (changed == 1)
-        {
-            // The attempt may have been written off as requeued when its node looked lost; it finished after all.
-            Execute("""
-                UPDATE attempts SET outcome = 'done', finished_at = $now, reason = NULL
-                WHERE id = $attempt AND unit_id = $unit AND (outcome IS NULL OR outcome = 'requeued')
-                """, ("$unit", unitId), ("$attempt", attemptId), ("$now", now));
-            CloseOpenAttempts(unitId, AttemptOutcome.Cancelled, $"completed by attempt {attemptId}", now);
-            MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, "the unit finished without a result for this job");
-            SettleSweep(SweepOfUnit(unitId), now);
-        }
-        return ChangeOf(unitId);
+        if (changed == 0) return ChangeOf(unitId);
+        // One statement ends the unit's attempts: the reporting one is done (even if it was written off as
+        // requeued when its node looked lost: it finished after all), any other still open is cancelled.
+        Execute("""
+            UPDATE attempts SET finished_at = $now,
+                outcome = CASE WHEN id = $attempt THEN 'done' ELSE 'cancelled' END,
+                reason = CASE WHEN id = $attempt THEN NULL ELSE $reason END
+            WHERE unit_id = $unit AND (finished_at IS NULL OR (id = $attempt AND outcome = 'requeued'))
+            """, ("$unit", unitId), ("$attempt", attemptId), ("$reason", $"completed by attempt {attemptId}"), ("$now", now));
+        // One look answers the rest; while the sweep has units left and the unit's jobs all have results (nearly
+        // always) nothing more runs.
+        var (sweepId, state, unfinishedJobs, idle) = Query(EndedUnitFacts,
+            r => (r.Text("sweep_id"), r.State<SweepState>("state"), r.GetBoolean(2), r.GetBoolean(3)), ("$unit", unitId)).Single();
+        if (unfinishedJobs) MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, "the unit finished without a result for this job");
+        return new UnitChange(UnitState.Done, idle ? SettleIdleSweep(sweepId, state, now) : state);
     });
 
     /// <summary>
@@ -222,7 +243,7 @@ public sealed partial class FarmStore
         CloseAttempt(attemptId, AttemptOutcome.Failed, reason, now);
         if (!final)
         {
-            MoveUnitJobs(unitId, JobState.Queued, DbSet(JobState.Running), reason: null);
+            MoveUnitJobs(unitId, JobState.Queued, RunningJobs, reason: null);
             return;
         }
         MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, reason);
@@ -237,7 +258,7 @@ public sealed partial class FarmStore
             """, ("$unit", unitId), ("$attempt", attemptId), ("$now", now));
         if (changed == 0) return false;
         CloseAttempt(attemptId, AttemptOutcome.Requeued, reason, now);
-        MoveUnitJobs(unitId, JobState.Queued, DbSet(JobState.Running), reason: null);
+        MoveUnitJobs(unitId, JobState.Queued, RunningJobs, reason: null);
         return true;
     }
 
@@ -260,15 +281,15 @@ public sealed partial class FarmStore
         UPDATE attempts SET finished_at = $now, outcome = $outcome, reason = $reason WHERE id = $attempt AND finished_at IS NULL
         """, ("$attempt", attemptId), ("$outcome", Db(outcome)), ("$reason", reason), ("$now", now));
 
-    private void CloseOpenAttempts(string unitId, AttemptOutcome outcome, string? reason, long now) => Execute("""
-        UPDATE attempts SET finished_at = $now, outcome = $outcome, reason = $reason WHERE unit_id = $unit AND finished_at IS NULL
-        """, ("$unit", unitId), ("$outcome", Db(outcome)), ("$reason", reason), ("$now", now));
-
-    /// <summary>Moves the unit's jobs that are in one of <paramref name="fromStates"/> (a DbSet) to <paramref name="to"/>.</summary>
+    /// <summary>
+    /// Moves the unit's jobs that are in one of <paramref name="fromStates"/> (a <see cref="StateList{TEnum}"/>) to
+    /// <paramref name="to"/>. The states are matched with instr rather than IN: the jobs to look at are the unit's few,
+    /// found by id, and an IN list would tempt the planner into walking every queued job of the farm by state.
+    /// </summary>
     private void MoveUnitJobs(string unitId, JobState to, string fromStates, string? reason) => Execute("""
         UPDATE jobs SET state = $to, failure_reason = COALESCE($reason, failure_reason)
-        WHERE state IN (SELECT value FROM json_each($from))
-          AND id IN (SELECT job_id FROM unit_jobs WHERE unit_id = $unit)
+        WHERE id IN (SELECT job_id FROM unit_jobs WHERE unit_id = $unit)
+          AND instr($from, ',' || state || ',') > 0
         """, ("$unit", unitId), ("$to", Db(to)), ("$from", fromStates), ("$reason", reason));
 
     private string SweepOfUnit(string unitId) => Scalar<string>("SELECT sweep_id FROM units WHERE id = $unit", ("$unit", unitId))!;
