@@ -8,7 +8,9 @@ namespace StyleFarm.Coordinator.Api;
 // drift apart. Every property is a constructor parameter: what goes out comes back in.
 
 /// <summary>GET /api/v1: what this coordinator speaks.</summary>
-public sealed record ApiInfo(string Service, string Version, int ApiVersion, int ProtocolVersion, IReadOnlyList<ApiEndpoint> Endpoints);
+/// <param name="TokenRequired">Whether mutating requests need the API token (<see cref="ApiToken"/>).</param>
+public sealed record ApiInfo(string Service, string Version, int ApiVersion, int ProtocolVersion, IReadOnlyList<ApiEndpoint> Endpoints,
+    bool TokenRequired = false);
 
 public sealed record ApiEndpoint(string Method, string Path, string Description);
 

@@ -22,6 +22,9 @@ public sealed class StyleFarmApiOptions
 
     /// <summary>How many of a sweep's most recent failed attempts GET /api/v1/sweeps/{id} lists.</summary>
     public int RecentFailures { get; set; } = 20;
+
+    /// <summary>When set, mutating requests need <c>Authorization: Bearer &lt;token&gt;</c> (<see cref="Api.ApiToken"/>).</summary>
+    public string? ApiToken { get; set; }
 }
 
 /// <summary>
@@ -55,10 +58,11 @@ public static class StyleFarmApi
     /// <summary>Maps every endpoint under <see cref="Prefix"/>.</summary>
     public static IEndpointRouteBuilder MapStyleFarmApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder api = app.MapGroup(Prefix).AddEndpointFilter(AnswerFailuresAsProblems);
+        RouteGroupBuilder api = app.MapGroup(Prefix).AddEndpointFilter(ApiToken.Require).AddEndpointFilter(AnswerFailuresAsProblems);
         api.MapGet("", Info);
         api.MapGet("/health", () => Json(new ApiHealth("ok", DateTimeOffset.UtcNow)));
         api.MapBlobEndpoints();
+        api.MapSweepFileEndpoints(); // SweepFileEndpoints.cs: check and submit a sweep file as written
         api.MapSweepEndpoints();
         api.MapNodeEndpoints();
         api.MapDashboardEndpoints(); // Dashboard/DashboardEndpoints.cs: the live view and its event stream
@@ -76,6 +80,8 @@ public static class StyleFarmApi
         new("PUT", $"{Prefix}/blobs/{{hash}}", "upload a blob's raw bytes; they must hash (SHA-256) to {hash}"),
         new("GET", $"{Prefix}/blobs/{{hash}}", "download a blob"),
         new("POST", $"{Prefix}/sweeps", "submit a sweep whose files are uploaded"),
+        new("POST", $"{Prefix}/sweeps/check", "check a sweep file as written, its files attached as uploaded blobs: every error with its line"),
+        new("POST", $"{Prefix}/sweeps/file", "submit a sweep file as written, its files attached as uploaded blobs"),
         new("GET", $"{Prefix}/sweeps", "every sweep, newest first, with job counts by state"),
         new("GET", $"{Prefix}/sweeps/{{id}}", "one sweep: file, progress, running units, failures"),
         new("GET", $"{Prefix}/sweeps/{{id}}/jobs", "a sweep's jobs with settings, losses, blobs and snapshots"),
@@ -90,7 +96,8 @@ public static class StyleFarmApi
         new("GET", $"{Prefix}/events", "the live view as server-sent events: a `view` event now and on every change (≤ 5/s), heartbeats every 15 s"),
     ];
 
-    private static IResult Info() => Json(new ApiInfo("stylefarm-coordinator", ServiceVersion, Version, WireLimits.ProtocolVersion, Endpoints));
+    private static IResult Info(StyleFarmApiOptions options) =>
+        Json(new ApiInfo("stylefarm-coordinator", ServiceVersion, Version, WireLimits.ProtocolVersion, Endpoints, options.ApiToken is not null));
 
     private static readonly string ServiceVersion =
         typeof(StyleFarmApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion

@@ -50,6 +50,9 @@ public sealed class StyleFarmApiClient : IDisposable
     /// <summary>The coordinator's address as messages show it.</summary>
     public string Address { get; }
 
+    /// <summary>Sent as <c>Authorization: Bearer …</c> with every request when set (<see cref="Api.ApiToken"/>).</summary>
+    public string? ApiToken { get; init; }
+
     /// <summary>
     /// The address a client verb uses: <paramref name="option"/> (--api) if given, else $STYLEFARM_API, else
     /// <see cref="DefaultAddress"/>. Throws <see cref="ArgumentException"/> naming the bad value.
@@ -133,13 +136,19 @@ public sealed class StyleFarmApiClient : IDisposable
             if (send) await UploadBlobAsync(hash, path, cancel);
             uploaded?.Invoke(path, send);
         }
-        var request = new SubmitSweepRequest(fileName, fileText, sweep.Name, sweep.Priority, sweep.Retries, sweep.MaxJobs,
-            sweep.Jobs.Select(j => new SubmitSweepJob(j.Settings, j.SweptValues)).ToArray());
-        return await SubmitSweepAsync(request, cancel);
+        return await SubmitSweepAsync(new SweepFileSubmission(fileName, fileText, sweep).ToRequest(), cancel);
     }
 
     public Task<SubmitSweepResponse> SubmitSweepAsync(SubmitSweepRequest request, CancellationToken cancel = default) =>
         PostAsync<SubmitSweepResponse>("api/v1/sweeps", request, cancel);
+
+    /// <summary>POST /api/v1/sweeps/check: the coordinator checks a sweep file as written, its files already uploaded as blobs.</summary>
+    public Task<SweepCheckResponse> CheckSweepFileAsync(SweepFileRequest request, CancellationToken cancel = default) =>
+        PostAsync<SweepCheckResponse>("api/v1/sweeps/check", request, cancel);
+
+    /// <summary>POST /api/v1/sweeps/file: the coordinator loads and submits a sweep file as written, its files already uploaded as blobs.</summary>
+    public Task<SubmitSweepResponse> SubmitSweepFileAsync(SweepFileRequest request, CancellationToken cancel = default) =>
+        PostAsync<SubmitSweepResponse>("api/v1/sweeps/file", request, cancel);
 
     public Task<IReadOnlyList<SweepSummary>> ListSweepsAsync(CancellationToken cancel = default) =>
         GetAsync<IReadOnlyList<SweepSummary>>("api/v1/sweeps", cancel);
@@ -182,7 +191,7 @@ public sealed class StyleFarmApiClient : IDisposable
     /// </summary>
     public async IAsyncEnumerable<DashboardView> EventsAsync([EnumeratorCancellation] CancellationToken cancel = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/events");
+        using var request = Authorized(new HttpRequestMessage(HttpMethod.Get, "api/v1/events"));
         request.Headers.Accept.ParseAdd("text/event-stream");
         HttpResponseMessage response;
         try
@@ -263,7 +272,7 @@ public sealed class StyleFarmApiClient : IDisposable
     /// <summary>Sends, turning "nobody is there" into one clear sentence.</summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, CancellationToken cancel)
     {
-        using HttpRequestMessage message = request();
+        using HttpRequestMessage message = Authorized(request());
         try
         {
             return await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancel);
@@ -277,6 +286,12 @@ public sealed class StyleFarmApiClient : IDisposable
             throw new StyleFarmApiException(
                 $"the coordinator at {Address} did not answer {Describe(message)} within {_http.Timeout.TotalSeconds:0} s", null, inner: e);
         }
+    }
+
+    private HttpRequestMessage Authorized(HttpRequestMessage request)
+    {
+        if (ApiToken is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiToken);
+        return request;
     }
 
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancel)

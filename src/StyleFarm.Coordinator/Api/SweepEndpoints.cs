@@ -47,7 +47,16 @@ internal static class SweepEndpoints
             return Invalid($"the body is not a sweep submission: {e.Message}", [new ApiError(e.Path ?? "", 0, e.Message)]);
         }
         if (request is null) return Invalid("the body is empty; send a sweep submission", [new ApiError("", 0, "body is null")]);
+        return await SubmitAsync(request, http, store, blobs, planner, farm, options, cancel).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Checks, stores and hands a submission to the SweepManager: 201 with the stored sweep, or 400 with every problem
+    /// and nothing stored. POST /api/v1/sweeps/file (SweepFileEndpoints) submits through here too.
+    /// </summary>
+    internal static async Task<IResult> SubmitAsync(SubmitSweepRequest request, HttpContext http, FarmStore store, BlobStore blobs,
+        FusionPlanner planner, IFarmControl farm, StyleFarmApiOptions options, CancellationToken cancel)
+    {
         IReadOnlyList<ApiError> errors = SubmissionChecks.Check(request);
         if (errors.Count > 0) return Invalid($"{request.FileName}: the sweep has {Count(errors.Count, "error")}", errors);
         IReadOnlyList<(string Hash, ApiError Error)> missing = SubmissionChecks.MissingBlobs(request, blobs.Exists);

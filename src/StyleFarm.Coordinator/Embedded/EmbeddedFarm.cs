@@ -1,8 +1,13 @@
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StyleFarm.Coordinator.Api;
+using StyleFarm.Coordinator.Cli.Coordinator;
+using StyleFarm.Coordinator.Metrics;
 using StyleFarm.Cluster;
 using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Farm;
@@ -36,6 +41,18 @@ public sealed record EmbeddedFarmOptions
 
     /// <summary>Where the node's one-line notices go; null to drop them.</summary>
     public Action<string>? Report { get; init; }
+
+    /// <summary>A free loopback port: the default <see cref="Http"/>.</summary>
+    public const string FreeLoopbackPort = "127.0.0.1:0";
+
+    /// <summary>
+    /// Where the API, dashboard and /metrics listen (HOST:PORT, an IP address; port 0 takes a free one and
+    /// <see cref="EmbeddedFarm.DashboardUrl"/> says which); null serves no HTTP.
+    /// </summary>
+    public string? Http { get; init; } = FreeLoopbackPort;
+
+    /// <summary>The token mutating API requests need; required when <see cref="Http"/> is not a loopback address.</summary>
+    public string? ApiToken { get; init; }
 }
 
 /// <summary>
@@ -53,6 +70,7 @@ public sealed class EmbeddedFarm : IAsyncDisposable
     private EmbeddedFarm(IHost host, FarmStore store, BlobStore blobs, Channel<IFarmEvent> events, StyleFarmClusterOptions cluster)
     {
         _host = host;
+        DashboardUrl = host is WebApplication web ? StyleFarmWebHost.BoundAddress(web) : null;
         Store = store;
         Blobs = blobs;
         _events = events;
@@ -61,6 +79,9 @@ public sealed class EmbeddedFarm : IAsyncDisposable
         // Port 0 took a free port; the cluster's own address says which.
         SeedAddress = cluster.AddressOf(cluster.Host, Akka.Cluster.Cluster.Get(System).SelfAddress.Port ?? 0);
     }
+
+    /// <summary>The dashboard (and the API under api/v1), e.g. http://127.0.0.1:41234/; null without HTTP.</summary>
+    public Uri? DashboardUrl { get; }
 
     /// <summary>What node processes pass as --seed to join this farm.</summary>
     public string SeedAddress { get; }
@@ -77,9 +98,19 @@ public sealed class EmbeddedFarm : IAsyncDisposable
     public ChannelReader<IFarmEvent> Events => _events.Reader;
 
     /// <summary>Opens the store and starts the farm.</summary>
-    /// <exception cref="IOException">The data folder is in use by another coordinator, or unusable.</exception>
+    /// <exception cref="IOException">The data folder is in use by another coordinator, or unusable; or the HTTP port is taken.</exception>
+    /// <exception cref="ArgumentException"><see cref="EmbeddedFarmOptions.Http"/> is not an address, or not loopback without a token.</exception>
     public static async Task<EmbeddedFarm> StartAsync(EmbeddedFarmOptions options, CancellationToken ct = default)
     {
+        StyleFarmWebOptions? web = null;
+        if (options.Http is { } http)
+        {
+            if (!HttpAddress.TryParse(http, out var endpoint, out string? problem, allowFreePort: true))
+                throw new ArgumentException($"{http}: {problem}", nameof(options));
+            web = new StyleFarmWebOptions { Endpoint = endpoint, ApiToken = options.ApiToken, MinimumLogLevel = LogLevel.Error };
+            if (web.Problem() is { } unsafeBind) throw new ArgumentException(unsafeBind, nameof(options));
+        }
+
         var store = new FarmStore(options.DataFolder);
         try
         {
@@ -102,28 +133,51 @@ public sealed class EmbeddedFarm : IAsyncDisposable
                 Report = options.Report,
             };
             var settings = SweepManagerSettings.Default with { CheckpointEverySteps = options.CheckpointEverySteps };
-            IHost host = new HostBuilder()
-                .ConfigureServices(services =>
+            FarmMetrics? metrics = web is null ? null : new FarmMetrics();
+            void AddFarm(IServiceCollection services)
+            {
+                services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+                services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
+                services.AddStyleFarmAkka(cluster, (akka, _) =>
                 {
-                    services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-                    services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
-                    services.AddStyleFarmAkka(cluster, (akka, _) =>
-                    {
-                        // One process: the farm's own lines say what happens; Akka's warnings about the coordinator
-                        // going away at shutdown would only confuse.
-                        akka.AddHocon("""
-                            akka.loglevel = ERROR
-                            akka.cluster.log-info = off
-                            akka.cluster.singleton-proxy.log-singleton-identification-failure = off
-                            """, HoconAddMode.Prepend);
-                        akka.AddStyleFarmCoordinator(store, blobs, settings);
-                        akka.AddStyleFarmDashboard(store); // the live view, as the distributed coordinator has it
-                        if (localDevices) akka.AddGpuNode(node);
-                        akka.WithActors((system, _) => system.ActorOf(EventPipe.Props(events.Writer), "event-pipe"));
-                    });
-                })
-                .Build();
-            await host.StartAsync(ct);
+                    // One process: the farm's own lines say what happens; Akka's warnings about the coordinator
+                    // going away at shutdown would only confuse.
+                    akka.AddHocon("""
+                        akka.loglevel = ERROR
+                        akka.cluster.log-info = off
+                        akka.cluster.singleton-proxy.log-singleton-identification-failure = off
+                        """, HoconAddMode.Prepend);
+                    akka.AddStyleFarmCoordinator(store, blobs, settings);
+                    akka.AddStyleFarmDashboard(store, metrics); // the live view, as the distributed coordinator has it
+                    if (localDevices) akka.AddGpuNode(node);
+                    akka.WithActors((system, _) => system.ActorOf(EventPipe.Props(events.Writer), "event-pipe"));
+                });
+            }
+
+            IHost host;
+            if (web is null)
+            {
+                host = new HostBuilder().ConfigureServices(AddFarm).Build();
+            }
+            else
+            {
+                // The same web as `stylefarm coordinator` serves: API, dashboard, /metrics.
+                WebApplicationBuilder builder = StyleFarmWebHost.CreateBuilder(web, store, blobs, metrics!);
+                AddFarm(builder.Services);
+                host = builder.Build().MapStyleFarmWeb();
+            }
+            try
+            {
+                await host.StartAsync(ct);
+            }
+            catch
+            {
+                // The actors may be up when the web's port turns out taken: stop them before the store closes.
+                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await host.StopAsync(stop.Token);
+                host.Dispose();
+                throw;
+            }
             return new EmbeddedFarm(host, store, blobs, events, cluster);
         }
         catch

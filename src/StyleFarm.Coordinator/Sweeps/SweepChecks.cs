@@ -11,11 +11,16 @@ namespace StyleFarm.Coordinator.Sweeps;
 /// </summary>
 internal static class SweepChecks
 {
-    public static void Run(SweepSpec spec, FileChecks files, ErrorList errors)
+    /// <param name="files">Null to leave the files alone (<see cref="SweepOutline"/>: paths not vetted yet).</param>
+    public static void Run(SweepSpec spec, FileChecks? files, ErrorList errors)
     {
         CheckLayers(spec, errors);
         CheckVgg19Weights(spec, errors);
-        CheckFiles(spec, files, errors);
+        if (files is not null)
+        {
+            CheckFiles(spec, files, errors);
+        }
+
         if (ZipListsAgree(spec, errors))
         {
             CheckJobCount(spec, errors);

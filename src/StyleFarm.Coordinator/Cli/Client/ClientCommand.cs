@@ -11,6 +11,10 @@ public class ClientSettings : CommandSettings
     [CommandOption("--api <URL>")]
     [Description("The coordinator's address (default: $STYLEFARM_API, else " + StyleFarmApiClient.DefaultAddress + ").")]
     public string? Api { get; init; }
+
+    [CommandOption("--api-token <TOKEN>")]
+    [Description("The coordinator's API token, needed for changes when it has one (default: $" + StyleFarm.Coordinator.Api.ApiToken.Variable + ").")]
+    public string? ApiToken { get; init; }
 }
 
 /// <summary>Client verbs that can print for scripts.</summary>
@@ -93,7 +97,7 @@ public abstract class ClientCommand<TSettings> : AsyncCommand<TSettings> where T
             return StyleFarmCli.BadInput;
         }
 
-        using var api = new StyleFarmApiClient(address);
+        using var api = new StyleFarmApiClient(address) { ApiToken = StyleFarm.Coordinator.Api.ApiToken.Resolve(settings.ApiToken) };
         try
         {
             return await RunAsync(api, settings, console, cancellationToken).ConfigureAwait(false);

@@ -25,10 +25,10 @@ public sealed class SubmitCommand : ClientCommand<SubmitSettings>
             console.Error.WriteLine($"stylefarm: {options.Sweep}: no such file");
             return StyleFarmCli.BadInput;
         }
-        ExpandedSweep sweep;
+        SweepFileSubmission submission;
         try
         {
-            sweep = SweepLoader.Load(options.Sweep);
+            submission = SweepFileSubmission.Load(options.Sweep);
         }
         catch (SweepValidationException e)
         {
@@ -37,10 +37,9 @@ public sealed class SubmitCommand : ClientCommand<SubmitSettings>
             return StyleFarmCli.BadInput;
         }
 
-        // The text as loaded: a file edited after loading would otherwise be stored beside jobs it did not produce.
-        string fileText = await File.ReadAllTextAsync(options.Sweep, cancel).ConfigureAwait(false);
+        ExpandedSweep sweep = submission.Sweep;
         int sent = 0;
-        SubmitSweepResponse submitted = await api.SubmitSweepAsync(sweep, Path.GetFileName(options.Sweep), fileText,
+        SubmitSweepResponse submitted = await api.SubmitSweepAsync(sweep, submission.FileName, submission.FileText,
             (_, uploaded) => sent += uploaded ? 1 : 0, cancel).ConfigureAwait(false);
 
         console.Out.WriteLine(submitted.Id);

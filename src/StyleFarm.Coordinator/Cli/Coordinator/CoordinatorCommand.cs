@@ -1,10 +1,8 @@
 using System.ComponentModel;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Spectre.Console.Cli;
 using StyleFarm.Cluster;
 using StyleFarm.Coordinator.Api;
@@ -29,6 +27,9 @@ public sealed class CoordinatorSettings : CommandSettings
 
     [CommandOption("--http <HOST:PORT>"), Description("Where the HTTP API listens (default 127.0.0.1:5080).")]
     public string Http { get; init; } = "127.0.0.1:5080";
+
+    [CommandOption("--api-token <TOKEN>"), Description("The token the HTTP API's mutating requests need (default: $" + StyleFarm.Coordinator.Api.ApiToken.Variable + "); required unless --http is a loopback address.")]
+    public string? ApiToken { get; init; }
 
     [CommandOption("--data <FOLDER>"), Description("The store: farm.db (SQLite) and blobs/ (default ./farm-data).")]
     public string Data { get; init; } = "farm-data";
@@ -66,6 +67,13 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
             foreach (string problem in problems) Console.Error.WriteLine($"stylefarm coordinator: {problem}");
             return StyleFarmCli.BadInput;
         }
+        HttpAddress.TryParse(options.Http, out var http, out _); // Validate() has checked it
+        var web = new StyleFarmWebOptions { Endpoint = http, ApiToken = StyleFarm.Coordinator.Api.ApiToken.Resolve(options.ApiToken) };
+        if (web.Problem() is { } unsafeBind)
+        {
+            Console.Error.WriteLine($"stylefarm coordinator: {unsafeBind}");
+            return StyleFarmCli.BadInput;
+        }
 
         FarmStore store;
         try
@@ -82,7 +90,7 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
         {
             var blobs = new BlobStore(options.Data);
             var settings = SweepManagerSettings.Default with { CheckpointEverySteps = options.CheckpointEvery };
-            WebApplication app = Build(options, cluster, store, blobs, settings);
+            WebApplication app = Build(web, cluster, store, blobs, settings);
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -94,23 +102,18 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
             }
             Console.WriteLine($"stylefarm coordinator ready: cluster {cluster.AddressOf(cluster.AdvertisedHost, options.Port)}, " +
                               $"API http://{options.Http}{StyleFarmApi.Prefix}, data {Path.GetFullPath(options.Data)}");
+            Console.WriteLine($"dashboard {StyleFarmWebHost.DashboardLink(StyleFarmWebHost.BoundAddress(app), web.ApiToken)}");
             await app.WaitForShutdownAsync(CancellationToken.None);
             await app.DisposeAsync();
         }
         return 0;
     }
 
-    private static WebApplication Build(CoordinatorSettings options, StyleFarmClusterOptions cluster, FarmStore store,
+    private static WebApplication Build(StyleFarmWebOptions web, StyleFarmClusterOptions cluster, FarmStore store,
         BlobStore blobs, SweepManagerSettings settings)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://{options.Http}");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(blobs);
-        builder.Services.AddStyleFarmApi();
         var metrics = new FarmMetrics(); // fed by the Dashboard, served at /metrics
-        builder.Services.AddSingleton(metrics).AddStyleFarmDashboardFeed();
+        WebApplicationBuilder builder = StyleFarmWebHost.CreateBuilder(web, store, blobs, metrics);
         builder.Services.AddStyleFarmAkka(cluster, (akka, _) =>
         {
             // The singleton lives in this process; the proxy's "not found yet" warning at startup is noise here.
@@ -123,9 +126,6 @@ public sealed class CoordinatorCommand : AsyncCommand<CoordinatorSettings>
             akka.AddStyleFarmDashboard(store, metrics);
             akka.WithActors((system, _) => system.ActorOf(FarmEventLog.Props(Console.Out), "event-log"));
         });
-        WebApplication app = builder.Build();
-        app.MapStyleFarmApi();
-        app.MapFarmMetrics();
-        return app;
+        return builder.Build().MapStyleFarmWeb();
     }
 }

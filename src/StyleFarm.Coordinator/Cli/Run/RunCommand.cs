@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console.Cli;
+using StyleFarm.Coordinator.Api;
+using StyleFarm.Coordinator.Cli.Coordinator;
 using StyleFarm.Coordinator.Embedded;
 using StyleFarm.Coordinator.Farm;
 using StyleFarm.Coordinator.Results;
@@ -35,6 +37,15 @@ public sealed class RunSettings : CommandSettings
     [CommandOption("--checkpoint-every <STEPS>"), Description("Checkpoint running units every this many steps (default 50).")]
     public int CheckpointEvery { get; init; } = 50;
 
+    [CommandOption("--http <HOST:PORT>"), Description("Where the dashboard and API listen while the sweep runs (default 127.0.0.1 on a free port).")]
+    public string Http { get; init; } = EmbeddedFarmOptions.FreeLoopbackPort;
+
+    [CommandOption("--no-http"), Description("Serve no dashboard or API.")]
+    public bool NoHttp { get; init; }
+
+    [CommandOption("--api-token <TOKEN>"), Description("The token the API's mutating requests need (default: $" + StyleFarm.Coordinator.Api.ApiToken.Variable + "); required unless --http is a loopback address.")]
+    public string? ApiToken { get; init; }
+
     public IReadOnlyList<string> DeviceList =>
         Devices.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
@@ -50,6 +61,13 @@ public sealed class RunSettings : CommandSettings
             return Spectre.Console.ValidationResult.Error($"--threads {Threads}: give a positive number");
         if (CheckpointEvery < 0)
             return Spectre.Console.ValidationResult.Error($"--checkpoint-every {CheckpointEvery}: give 0 or a positive number of steps");
+        if (!NoHttp)
+        {
+            if (!HttpAddress.TryParse(Http, out var endpoint, out string? problem, allowFreePort: true))
+                return Spectre.Console.ValidationResult.Error($"--http {Http}: {problem}");
+            if (StyleFarm.Coordinator.Api.ApiToken.BindProblem(endpoint, StyleFarm.Coordinator.Api.ApiToken.Resolve(ApiToken)) is { } unsafeBind)
+                return Spectre.Console.ValidationResult.Error(unsafeBind);
+        }
         return Spectre.Console.ValidationResult.Success();
     }
 }
@@ -94,6 +112,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                 Threads = options.Threads,
                 CheckpointEverySteps = options.CheckpointEvery,
                 Report = line => Say(line),
+                Http = options.NoHttp ? null : options.Http,
+                ApiToken = StyleFarm.Coordinator.Api.ApiToken.Resolve(options.ApiToken),
             }, cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StoreVersionException)
@@ -104,6 +124,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
 
         await using (farm)
         {
+            if (farm.DashboardUrl is { } dashboard)
+                Say($"dashboard: {StyleFarmWebHost.DashboardLink(dashboard, StyleFarm.Coordinator.Api.ApiToken.Resolve(options.ApiToken))}");
             SubmittedSweep submitted = await farm.SubmitAsync(sweep, File.ReadAllText(sweepPath), cancellationToken);
             string id = submitted.Sweep.Id;
             Say($"sweep \"{sweep.Name}\" ({id}): {submitted.Jobs} jobs, {submitted.ReusedJobs} already done in {options.Data}, " +
