@@ -133,6 +133,10 @@ function renderErrors(errors) {
 
 function renderSummary(response) {
   const summary = $('summary');
+  // The figures also go on the element, so tests (and scripts) need not read the wording.
+  summary.dataset.valid = String(Boolean(response?.valid));
+  summary.dataset.jobs = String(response?.jobs ?? 0);
+  summary.dataset.units = String(response?.units ?? 0);
   if (!response) {
     summary.className = 'summary pending';
     setText(summary, 'Type or load a sweep file.');
