@@ -387,7 +387,8 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         int queued = s.IsEnded ? 0 : Math.Max(0, total - done - failed - cancelled - runningJobs);
         double? rate = s.IsEnded ? null : s.JobsPerSecond(now, _limits.ThroughputWindow);
         int remaining = Math.Max(0, total - done - failed - cancelled);
-        double? eta = s.IsEnded ? null : remaining == 0 ? 0 : rate is > 0 ? remaining / rate.Value : null;
+        // Until the sweep's jobs are read from the store, its total (and so its ETA) is unknown, not zero.
+        double? eta = s.IsEnded || !s.Seeded ? null : remaining == 0 ? 0 : rate is > 0 ? remaining / rate.Value : null;
         return new DashboardSweep(s.Id, s.Name, s.State, total, done, failed, cancelled, runningJobs, queued,
             mine.Count(u => !u.Running), mine.Count(u => u.Running), rate, eta, s.EndedAt);
     }

@@ -75,7 +75,9 @@ public sealed class EmbeddedFarm : IAsyncDisposable
         Blobs = blobs;
         _events = events;
         System = host.Services.GetRequiredService<ActorSystem>();
-        SweepManager = host.Services.GetRequiredService<ActorRegistry>().Get<SweepManagerProxyKey>();
+        ActorRegistry registry = host.Services.GetRequiredService<ActorRegistry>();
+        SweepManager = registry.Get<SweepManagerProxyKey>();
+        Dashboard = new ActorDashboardFeed(System, registry.Get<DashboardKey>());
         // Port 0 took a free port; the cluster's own address says which.
         SeedAddress = cluster.AddressOf(cluster.Host, Akka.Cluster.Cluster.Get(System).SelfAddress.Port ?? 0);
     }
@@ -93,6 +95,9 @@ public sealed class EmbeddedFarm : IAsyncDisposable
     public ActorSystem System { get; }
 
     public IActorRef SweepManager { get; }
+
+    /// <summary>The live view of the farm, as the dashboard and `stylefarm watch` show it.</summary>
+    public IDashboardFeed Dashboard { get; }
 
     /// <summary>Every farm event, in order, for whoever shows progress.</summary>
     public ChannelReader<IFarmEvent> Events => _events.Reader;

@@ -217,6 +217,17 @@ public sealed class DashboardStateTests
     }
 
     [Fact]
+    public void ASweepNotYetReadFromTheStoreHasNoEtaRatherThanZero()
+    {
+        var state = new DashboardState(new DashboardLimits());
+        state.Apply(new SweepQueued("fresh", "just submitted"), At(1));
+
+        DashboardSweep sweep = Assert.Single(state.View(At(2)).Sweeps);
+        Assert.Equal(0, sweep.Jobs); // its jobs are unknown until the store is read
+        Assert.Null(sweep.EtaSeconds);
+    }
+
+    [Fact]
     public void EndedSweepsAreKeptUpToTheLimitNewestFirst()
     {
         var state = new DashboardState(new DashboardLimits { EndedSweeps = 2 });

@@ -1,9 +1,12 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using Spectre.Console;
 using Spectre.Console.Cli;
 using StyleFarm.Coordinator.Api;
 using StyleFarm.Coordinator.Cli.Coordinator;
+using StyleFarm.Coordinator.Cli.Watch;
+using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Embedded;
 using StyleFarm.Coordinator.Farm;
 using StyleFarm.Coordinator.Results;
@@ -102,6 +105,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             return StyleFarmCli.BadInput;
         }
 
+        // On a terminal the live view (as `stylefarm watch` draws it); into a pipe or a file, plain progress lines.
+        bool live = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
         EmbeddedFarm farm;
         try
         {
@@ -111,7 +116,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                 Devices = options.DeviceList,
                 Threads = options.Threads,
                 CheckpointEverySteps = options.CheckpointEvery,
-                Report = line => Say(line),
+                // The node's own lines would tear the live view; it shows the same facts.
+                Report = live ? null : Say,
                 Http = options.NoHttp ? null : options.Http,
                 ApiToken = StyleFarm.Coordinator.Api.ApiToken.Resolve(options.ApiToken),
             }, cancellationToken);
@@ -133,7 +139,11 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             try
             {
                 if (!submitted.Sweep.IsFinished && farm.Store.GetSweep(id) is { IsFinished: false })
-                    await FollowAsync(farm, id, submitted.Jobs - submitted.ReusedJobs, cancellationToken);
+                {
+                    int jobsToRun = submitted.Jobs - submitted.ReusedJobs;
+                    if (live) await FollowLiveAsync(farm, id, jobsToRun, cancellationToken);
+                    else await FollowAsync(farm, id, jobsToRun, Say, cancellationToken);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -153,9 +163,38 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         }
     }
 
-    /// <summary>Prints the sweep's progress as plain lines until it ends.</summary>
-    private static async Task FollowAsync(EmbeddedFarm farm, string sweepId, int jobsToRun, CancellationToken ct)
+    /// <summary>
+    /// Draws the live view until the sweep ends. The farm's events say when it ends (the view may lag a moment), and
+    /// reading them keeps their channel from growing while the view is drawn.
+    /// </summary>
+    private static async Task FollowLiveAsync(EmbeddedFarm farm, string sweepId, int jobsToRun, CancellationToken ct)
     {
+        Task ended = FollowAsync(farm, sweepId, jobsToRun, say: null, ct);
+        await using DashboardSubscription views = await farm.Dashboard.SubscribeAsync(ct);
+        await AnsiConsole.Live(new Markup("starting…")).AutoClear(false).StartAsync(async context =>
+        {
+            while (true)
+            {
+                Task<bool> more = views.Views.WaitToReadAsync(ct).AsTask();
+                if (await Task.WhenAny(ended, more) == ended || !await more) break;
+                while (views.Views.TryRead(out DashboardView? view))
+                    context.UpdateTarget(LiveWatch.Render(view, sweepId));
+                context.Refresh();
+            }
+            // The last picture shows the sweep as it ended.
+            if (ended.IsCompletedSuccessfully)
+            {
+                context.UpdateTarget(LiveWatch.Render(await farm.Dashboard.CurrentAsync(ct), sweepId));
+                context.Refresh();
+            }
+        });
+        await ended; // an interrupted run ends here with its cancellation
+    }
+
+    /// <summary>Prints the sweep's progress as plain lines (none when <paramref name="say"/> is null) until it ends.</summary>
+    private static async Task FollowAsync(EmbeddedFarm farm, string sweepId, int jobsToRun, Action<string>? say, CancellationToken ct)
+    {
+        say ??= _ => { };
         int recorded = 0;
         var lastLine = new Dictionary<string, Stopwatch>();
         await foreach (IFarmEvent e in farm.Events.ReadAllAsync(ct))
@@ -167,15 +206,15 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                         break;
                     lastLine[p.UnitId] = Stopwatch.StartNew();
                     var first = p.Losses.FirstOrDefault()?.Losses;
-                    Say(F($"unit {p.UnitId[..Math.Min(8, p.UnitId.Length)]} on {p.DeviceId}: step {p.Step}/{p.MaxSteps}") +
+                    say(F($"unit {p.UnitId[..Math.Min(8, p.UnitId.Length)]} on {p.DeviceId}: step {p.Step}/{p.MaxSteps}") +
                         (first is null ? "" : F($"  loss {first.Total:G4}")));
                     break;
                 case JobRecorded r when r.SweepId == sweepId:
                     recorded++;
-                    Say(F($"job {recorded}/{jobsToRun} done ({r.JobId[..12]} on {r.DeviceId})"));
+                    say(F($"job {recorded}/{jobsToRun} done ({r.JobId[..12]} on {r.DeviceId})"));
                     break;
                 case JobsFailed f when f.SweepId == sweepId:
-                    Say(F($"{f.JobIds.Count} job(s) failed: {f.Reason}"));
+                    say(F($"{f.JobIds.Count} job(s) failed: {f.Reason}"));
                     break;
                 case SweepEnded end when end.SweepId == sweepId:
                     return;
