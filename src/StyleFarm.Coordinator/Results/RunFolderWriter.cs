@@ -49,6 +49,40 @@ public static class RunFolderWriter
     public static string FolderFor(string sweepName, string runsRoot = DefaultRunsRoot) =>
         Path.Combine(runsRoot, JobLabels.SafeName(sweepName));
 
+    /// <summary>
+    /// <c>runs/&lt;name&gt;</c>, unless another sweep of that name (other jobs) already wrote its results there: then
+    /// <c>runs/&lt;name&gt;-&lt;sweep id&gt;</c>, so two sweeps never mix their images in one folder. The same sweep
+    /// file run again (a new sweep id, the same jobs) goes back to its folder.
+    /// </summary>
+    public static string FolderFor(SweepResults results, string runsRoot = DefaultRunsRoot)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        string folder = FolderFor(results.Name, runsRoot);
+        return OtherSweepIn(folder, results) is null ? folder : $"{folder}-{results.SweepId}";
+    }
+
+    /// <summary>
+    /// The id of the sweep whose results.json the folder holds when that sweep had other jobs than
+    /// <paramref name="results"/>; null when the folder is free, holds these jobs, or holds no readable results.json.
+    /// </summary>
+    public static string? OtherSweepIn(string folder, SweepResults results)
+    {
+        string path = Path.Combine(folder, ResultsJsonFile);
+        if (!File.Exists(path)) return null;
+        SweepResults there;
+        try
+        {
+            there = SweepResultsJson.Deserialize(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        {
+            return null; // not ours to judge; the writer leaves files it does not own alone anyway
+        }
+        if (there.SweepId == results.SweepId) return null;
+        var jobsThere = there.Jobs.Select(j => j.JobId).ToHashSet(StringComparer.Ordinal);
+        return jobsThere.SetEquals(results.Jobs.Select(j => j.JobId)) ? null : there.SweepId;
+    }
+
     /// <summary>A blob reader over the coordinator's own blob store (the embedded farm, the coordinator's API).</summary>
     public static Func<string, CancellationToken, Task<byte[]>> ReadFrom(BlobStore blobs) =>
         (hash, ct) => File.ReadAllBytesAsync(blobs.PathOf(hash), ct);
@@ -70,6 +104,9 @@ public static class RunFolderWriter
         ArgumentNullException.ThrowIfNull(readBlob);
         ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
         CheckLabels(results);
+        if (OtherSweepIn(outDirectory, results) is { } other)
+            throw new InvalidDataException(
+                $"{outDirectory} holds the results of sweep {other}, which had other jobs; write sweep {results.SweepId} to another folder.");
         var folder = new Folder(Path.GetFullPath(outDirectory), readBlob);
         Directory.CreateDirectory(folder.Root);
 

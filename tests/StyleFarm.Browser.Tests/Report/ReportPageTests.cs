@@ -76,7 +76,7 @@ public sealed class ReportPageTests(ITestOutputHelper output)
         Assert.Equal(SweepState.Done, await FarmRuns.WaitForEndAsync(farm, id, TimeSpan.FromMinutes(2)));
 
         SweepResults results = SweepResultsBuilder.FromStore(farm.Store, id)!;
-        string folder = RunFolderWriter.FolderFor(results.Name, dir.File("runs"));
+        string folder = RunFolderWriter.FolderFor(results, dir.File("runs"));
         RunFolderSummary summary = await RunFolderWriter.WriteAsync(results, RunFolderWriter.ReadFrom(farm.Blobs), folder, CancellationToken.None);
         Assert.Empty(summary.ReportProblems);
         return folder;

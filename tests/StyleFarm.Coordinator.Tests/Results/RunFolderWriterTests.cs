@@ -190,6 +190,29 @@ public sealed class RunFolderWriterTests : IDisposable
         Assert.Equal(Path.Combine("out", "sweep"), RunFolderWriter.FolderFor("..", "out"));
     }
 
+    [Fact]
+    public async Task A_folder_holding_another_sweeps_results_is_refused_untouched_and_the_default_moves_aside()
+    {
+        SweepResults first = _farm.Results();
+        string runs = Path.GetDirectoryName(_farm.NewRunFolder())!;
+        string folder = RunFolderWriter.FolderFor(first, runs);
+        await RunFolderWriter.WriteAsync(first, _farm.Reader().Read, folder, CancellationToken.None);
+        var before = Snapshot(folder);
+
+        // Another sweep with the same name but other jobs: it must not overwrite the first one's images.
+        SweepResults other = first with { SweepId = "sweep2", Jobs = first.Jobs.Take(2).ToList() };
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() =>
+            RunFolderWriter.WriteAsync(other, _farm.Reader().Read, folder, CancellationToken.None));
+        Assert.Contains(ResultsFarm.SweepId, error.Message);
+        Assert.Equal(before, Snapshot(folder));
+        Assert.Equal(folder + "-sweep2", RunFolderWriter.FolderFor(other, runs));
+
+        // The same sweep file run again (a new sweep id, the same jobs) goes back to its own folder.
+        SweepResults again = first with { SweepId = "sweep3" };
+        Assert.Equal(folder, RunFolderWriter.FolderFor(again, runs));
+        await RunFolderWriter.WriteAsync(again, _farm.Reader().Read, folder, CancellationToken.None);
+    }
+
     private static Dictionary<string, (DateTime, string)> Snapshot(string folder) =>
         Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(folder, f), f => (File.GetLastWriteTimeUtc(f), Convert.ToHexString(File.ReadAllBytes(f))));

@@ -10,7 +10,7 @@ public sealed class ResultsSettings : ClientSettings
     [CommandArgument(0, "<ID>"), Description("The sweep's id.")]
     public string Id { get; init; } = "";
 
-    [CommandOption("--out <DIR>"), Description("The run folder to write (default: runs/<sweep name>).")]
+    [CommandOption("--out <DIR>"), Description("The run folder to write (default: runs/<sweep name>, or runs/<sweep name>-<id> when another sweep of that name wrote there). A folder holding another sweep's results is refused.")]
     public string? Out { get; init; }
 }
 
@@ -23,7 +23,7 @@ public sealed class ResultsCommand : ClientCommand<ResultsSettings>
     protected override async Task<int> RunAsync(StyleFarmApiClient api, ResultsSettings options, ClientConsole console, CancellationToken cancel)
     {
         SweepResults results = await api.GetResultsAsync(options.Id, cancel).ConfigureAwait(false);
-        string folder = options.Out ?? RunFolderWriter.FolderFor(results.Name);
+        string folder = options.Out ?? RunFolderWriter.FolderFor(results);
         RunFolderSummary written;
         try
         {

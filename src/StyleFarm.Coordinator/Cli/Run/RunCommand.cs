@@ -153,7 +153,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
 
             SweepResults results = SweepResultsBuilder.FromStore(farm.Store, id)
                 ?? throw new InvalidOperationException($"sweep {id} vanished from the store");
-            string folder = RunFolderWriter.FolderFor(results.Name, options.Runs);
+            string folder = RunFolderWriter.FolderFor(results, options.Runs);
             RunFolderSummary written = await RunFolderWriter.WriteAsync(results, RunFolderWriter.ReadFrom(farm.Blobs), folder, CancellationToken.None);
             foreach (string problem in written.ReportProblems)
                 Console.Error.WriteLine($"stylefarm: report: {problem}");
