@@ -55,7 +55,22 @@ internal sealed class FileChecks
         long pixels = (long)info.Width * info.Height;
         return pixels > ImageLoader.DefaultMaxPixels
             ? $"'{written}' has {pixels.ToString("N0", CultureInfo.InvariantCulture)} pixels, more than the {ImageLoader.DefaultMaxPixels.ToString("N0", CultureInfo.InvariantCulture)} the engine accepts"
-            : null;
+            : DecodeProblem(fullPath, written);
+    }
+
+    // A sound header says nothing of the pixels: a truncated file would pass, then fail every job that uses it on
+    // the nodes. Decoding it whole here (the header already bounds its size) turns that into one error with its line.
+    private static string? DecodeProblem(string fullPath, string written)
+    {
+        try
+        {
+            using Image image = Image.Load(fullPath);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"cannot decode '{written}': {e.Message}";
+        }
     }
 
     private static string? FindWeightsProblem(string fullPath, string written)

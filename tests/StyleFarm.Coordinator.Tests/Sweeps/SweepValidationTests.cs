@@ -236,6 +236,28 @@ public sealed class SweepValidationTests : IDisposable
     }
 
     [Fact]
+    public void ATruncatedImageWhoseHeaderIsSoundIsReported()
+    {
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 48))
+        {
+            for (int y = 0; y < 48; y++)
+                for (int x = 0; x < 64; x++)
+                    image[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgb24((byte)(x * 4), (byte)(y * 5), (byte)(x * y));
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, _folder.PathOf("whole.png"));
+        }
+        byte[] png = File.ReadAllBytes(_folder.PathOf("whole.png"));
+        int data = png.AsSpan().IndexOf("IDAT"u8) + 4; // the header chunks come before the pixel data
+        Assert.True(data > 4);
+        File.WriteAllBytes(_folder.PathOf("cut.png"), png[..(data + (png.Length - data) / 3)]); // the headers and part of the pixels
+
+        Assert.Single(_folder.Load(WithLine4("").Replace("content.png", "whole.png")).Jobs);
+        SweepError error = Assert.Single(_folder.Errors(WithLine4("").Replace("content.png", "cut.png")));
+
+        Assert.Equal(("content", 2), (error.Field, error.Line));
+        Assert.StartsWith("cannot decode 'cut.png'", error.Message);
+    }
+
+    [Fact]
     public void Vgg19WithoutWeightsIsRefused()
     {
         IReadOnlyList<SweepError> errors = _folder.Errors(WithLine4("base: { network: vgg19 }"));
