@@ -160,20 +160,11 @@ internal static class SweepEndpoints
     private static IResult Job(string id, FarmStore store)
     {
         if (store.GetJob(id) is not { } job) return NotFound($"no job {id} on this coordinator");
-        var sweeps = new List<string>();
-        var attempts = new List<AttemptView>();
-        IReadOnlyDictionary<string, string>? swept = null;
-        foreach (SweepRecord sweep in store.ListSweeps().Reverse())
-        {
-            SweepJobRecord? mine = store.SweepJobs(sweep.Id).FirstOrDefault(j => j.Job.Id == id);
-            if (mine is null) continue;
-            sweeps.Add(sweep.Id);
-            swept ??= mine.SweptValues;
-            foreach (UnitRecord unit in store.UnitsOfSweep(sweep.Id).Where(u => u.Unit.Jobs.Any(j => j.JobId == id)))
-                attempts.AddRange(store.AttemptsOfUnit(unit.UnitId).Select(a => a.ToView()));
-        }
-        return Json(new JobDetail(job.ToView(swept, store.Snapshots(id)), sweeps,
-            attempts.OrderBy(a => a.StartedAt).ToArray()));
+        // Index seeks by job id: a job page costs the same in a store of one sweep as in one of thousands.
+        var sweeps = store.SweepsOfJob(id);
+        IReadOnlyDictionary<string, string>? swept = sweeps.Count > 0 ? sweeps[0].SweptValues : null;
+        return Json(new JobDetail(job.ToView(swept, store.Snapshots(id)), sweeps.Select(s => s.SweepId).ToArray(),
+            store.AttemptsOfJob(id).Select(a => a.ToView()).ToArray()));
     }
 
     // ---- control ----

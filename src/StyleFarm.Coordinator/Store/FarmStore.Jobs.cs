@@ -32,6 +32,21 @@ public sealed partial class FarmStore
         """, r => new SweepJobRecord(ReadJob(r), StoreJson.Read<Dictionary<string, string>>(r.Text("swept_json"))),
         ("$sweep", sweepId)));
 
+    /// <summary>The sweeps that asked for a job, oldest first, each with the swept values that named it there.</summary>
+    public IReadOnlyList<(string SweepId, IReadOnlyDictionary<string, string> SweptValues)> SweepsOfJob(string jobId) => Read(() => Query("""
+        SELECT sj.sweep_id, sj.swept_json FROM sweep_jobs sj JOIN sweeps s ON s.id = sj.sweep_id
+        WHERE sj.job_id = $job ORDER BY s.created_at, s.rowid
+        """, r => (r.Text("sweep_id"), (IReadOnlyDictionary<string, string>)StoreJson.Read<Dictionary<string, string>>(r.Text("swept_json"))),
+        ("$job", jobId)));
+
+    /// <summary>Every hand-out of every unit that answers a job, in any sweep, oldest first.</summary>
+    public IReadOnlyList<AttemptRecord> AttemptsOfJob(string jobId) => Read(() => Query($"""
+        SELECT {AttemptColumns} FROM attempts
+        WHERE unit_id IN (SELECT uj.unit_id FROM sweep_jobs sj JOIN unit_jobs uj ON uj.sweep_id = sj.sweep_id AND uj.job_id = sj.job_id
+                          WHERE sj.job_id = $job)
+        ORDER BY started_at, rowid
+        """, ReadAttempt, ("$job", jobId)));
+
     /// <summary>
     /// Records a job's result exactly once, whichever attempt delivers it: the first report wins, and a later one
     /// (a duplicate run after a requeue, a resent message) changes nothing and comes back as

@@ -253,6 +253,26 @@ public sealed class SweepApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobAskedForByTwoSweepsShowsBothAndTheAttemptsOfEitherOldestFirst()
+    {
+        SubmitSweepResponse first = await ApiTestData.SubmitAsync(_api, _folder);
+        SubmitSweepResponse second = await ApiTestData.SubmitAsync(_api, _folder); // nothing done yet: its own unit
+        UnitRecord firstUnit = Assert.Single(_api.Store.UnitsOfSweep(first.Id));
+        UnitRecord secondUnit = Assert.Single(_api.Store.UnitsOfSweep(second.Id));
+        string failed = _api.Store.AssignUnit(firstUnit.UnitId, "node-a", "node-a/cpu")!;
+        _api.Store.FailUnit(firstUnit.UnitId, failed, "driver crashed");
+        string running = _api.Store.AssignUnit(secondUnit.UnitId, "node-b", "node-b/cpu")!;
+        string jobId = firstUnit.Unit.Jobs.First().JobId;
+        Assert.Contains(secondUnit.Unit.Jobs, j => j.JobId == jobId);
+
+        JobDetail job = await _api.Client.GetJobAsync(jobId);
+
+        Assert.Equal([first.Id, second.Id], job.Sweeps);
+        Assert.Equal([failed, running], job.Attempts.Select(a => a.Id));
+        Assert.Equal([AttemptOutcome.Failed, (AttemptOutcome?)null], job.Attempts.Select(a => a.Outcome));
+    }
+
+    [Fact]
     public async Task ResultsAreServedAsTheResultsModel()
     {
         SubmitSweepResponse submitted = await ApiTestData.SubmitAsync(_api, _folder);
