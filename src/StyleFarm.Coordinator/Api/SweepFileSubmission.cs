@@ -18,17 +18,8 @@ public sealed record SweepFileSubmission(string FileName, string FileText, Expan
     /// <exception cref="SweepValidationException">The file cannot be read or has errors; errors name it as <paramref name="path"/>.</exception>
     public static SweepFileSubmission Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        string text = SweepLoader.ReadFile(path);
         string fullPath = Path.GetFullPath(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(fullPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SweepValidationException(path, [new SweepError("", 0, $"cannot read the sweep file: {e.Message}")]);
-        }
         return new SweepFileSubmission(Path.GetFileName(fullPath), text, SweepLoader.Parse(text, path, Path.GetDirectoryName(fullPath)!));
     }
 

@@ -8,21 +8,22 @@ public static class SweepLoader
 {
     /// <summary>Loads a sweep file; its image and weights paths are relative to the file's folder.</summary>
     /// <exception cref="SweepValidationException">The file cannot be read or has errors.</exception>
-    public static ExpandedSweep Load(string path)
+    public static ExpandedSweep Load(string path) =>
+        Parse(ReadFile(path), path, Path.GetDirectoryName(Path.GetFullPath(path))!);
+
+    /// <summary>The sweep file's text; a file that cannot be read is a validation error naming it as <paramref name="path"/>.</summary>
+    /// <exception cref="SweepValidationException">The file cannot be read.</exception>
+    public static string ReadFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath = Path.GetFullPath(path);
-        string text;
         try
         {
-            text = File.ReadAllText(fullPath);
+            return File.ReadAllText(Path.GetFullPath(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SweepValidationException(path, [new SweepError("", 0, $"cannot read the sweep file: {e.Message}")]);
         }
-
-        return Parse(text, path, Path.GetDirectoryName(fullPath)!);
     }
 
     /// <summary>Parses sweep text.</summary>
@@ -35,16 +36,8 @@ public static class SweepLoader
         ArgumentNullException.ThrowIfNull(sourceName);
         ArgumentException.ThrowIfNullOrEmpty(baseDirectory);
 
-        // Text decoded without BOM detection (an HTTP body, say) keeps the mark, and YAML would read it into the first key.
-        if (text.StartsWith('\uFEFF'))
-        {
-            text = text[1..];
-        }
-
         var errors = new ErrorList();
-        SweepSpec? spec = YamlTree.Read(text, errors) is YamlValue root
-            ? SweepReader.Read(root, Path.GetFullPath(baseDirectory), errors)
-            : null;
+        SweepSpec? spec = ReadSpec(text, baseDirectory, errors);
         if (spec is not null)
         {
             SweepChecks.Run(spec, new FileChecks(), errors);
@@ -63,5 +56,19 @@ public static class SweepLoader
         {
             throw new SweepValidationException(sourceName, [e.Error]);
         }
+    }
+
+    /// <summary>The sweep the text describes, before any file it names is looked at; null when it is not one.</summary>
+    internal static SweepSpec? ReadSpec(string text, string baseDirectory, ErrorList errors)
+    {
+        // Text decoded without BOM detection (an HTTP body, say) keeps the mark, and YAML would read it into the first key.
+        if (text.StartsWith('\uFEFF'))
+        {
+            text = text[1..];
+        }
+
+        return YamlTree.Read(text, errors) is YamlValue root
+            ? SweepReader.Read(root, Path.GetFullPath(baseDirectory), errors)
+            : null;
     }
 }

@@ -30,15 +30,8 @@ public sealed record SweepOutline(
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentException.ThrowIfNullOrEmpty(baseDirectory);
-        if (text.StartsWith('\uFEFF'))
-        {
-            text = text[1..];
-        }
-
         var errors = new ErrorList();
-        SweepSpec? spec = YamlTree.Read(text, errors) is YamlValue root
-            ? SweepReader.Read(root, Path.GetFullPath(baseDirectory), errors)
-            : null;
+        SweepSpec? spec = SweepLoader.ReadSpec(text, baseDirectory, errors);
         if (spec is null)
         {
             return new SweepOutline(null, 0, 0, [], errors.InLineOrder());

@@ -93,10 +93,11 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             Console.Error.WriteLine($"stylefarm: {sweepPath}: no such file");
             return StyleFarmCli.BadInput;
         }
-        ExpandedSweep sweep;
+        // Read once: the text stored with the sweep is the text its jobs came from, even if the file changes meanwhile.
+        SweepFileSubmission file;
         try
         {
-            sweep = SweepLoader.Load(sweepPath);
+            file = SweepFileSubmission.Load(sweepPath);
         }
         catch (SweepValidationException e)
         {
@@ -132,9 +133,9 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         {
             if (farm.DashboardUrl is { } dashboard)
                 Say($"dashboard: {StyleFarmWebHost.DashboardLink(dashboard, StyleFarm.Coordinator.Api.ApiToken.Resolve(options.ApiToken))}");
-            SubmittedSweep submitted = await farm.SubmitAsync(sweep, File.ReadAllText(sweepPath), cancellationToken);
+            SubmittedSweep submitted = await farm.SubmitAsync(file.Sweep, file.FileText, cancellationToken);
             string id = submitted.Sweep.Id;
-            Say($"sweep \"{sweep.Name}\" ({id}): {submitted.Jobs} jobs, {submitted.ReusedJobs} already done in {options.Data}, " +
+            Say($"sweep \"{file.Sweep.Name}\" ({id}): {submitted.Jobs} jobs, {submitted.ReusedJobs} already done in {options.Data}, " +
                 $"{submitted.Units.Count} work units on {string.Join(", ", options.DeviceList)}");
             try
             {
