@@ -3,59 +3,153 @@ using static TorchSharp.torch;
 
 namespace StyleFarm.Engine.Losses;
 
+/// <summary>A loss per image [N] and its gradient with respect to the loss's input, already scaled per image.</summary>
+public sealed record LossAndGradient(Tensor Loss, Tensor Gradient);
+
 /// <summary>
 /// The losses of neural style transfer, per image of a batch: every function maps [N,…] inputs to an [N] loss,
 /// so the N variants of a fused unit each get their own loss from one forward pass. Targets have batch size 1
 /// and broadcast over the N inputs. Each function frees its temporaries in its own dispose scope.
+/// The <c>…WithGradient</c> forms also return the loss's gradient in closed form, multiplied per image by a
+/// scale [N] (the variant's weight in the total), so the full-size gradient is written once. They are what a
+/// step runs: autograd through a Gram matrix costs two large products and a transposed add where the closed form
+/// needs one product. They build no autograd graph.
 /// </summary>
 public static class StyleLosses
 {
-    /// <summary>G = F·Fᵀ / (C·H·W) for features F of shape [N,C,H,W]; returns [N,C,C].</summary>
+    /// <summary>G = F·Fᵀ / (C·H·W) for features F of shape [N,C,H,W] (either memory layout); returns [N,C,C].</summary>
     public static Tensor GramMatrix(Tensor features)
     {
         using var scope = NewDisposeScope();
-        long n = features.shape[0], c = features.shape[1], positions = features.shape[2] * features.shape[3];
-        var flat = features.reshape(n, c, positions);
-        var gram = flat.bmm(flat.transpose(1, 2)).div_(c * positions);
-        return gram.MoveToOuterDisposeScope();
+        long c = features.shape[1];
+        var gram = ChannelsLast.IsChannelsLast(features)
+            ? PositionsByChannels(features).transpose(1, 2).bmm(PositionsByChannels(features))
+            : ChannelsByPositions(features).bmm(ChannelsByPositions(features).transpose(1, 2));
+        return gram.div_(c * Positions(features)).MoveToOuterDisposeScope();
     }
 
     /// <summary>MeanSquared: mean((F − Fc)²). Relative: ‖F − Fc‖² / ‖Fc‖².</summary>
     public static Tensor ContentLoss(Tensor features, Tensor target, LossForm form) =>
         SquaredError(features, target, form);
 
+    /// <summary>
+    /// <see cref="ContentLoss"/> and scale · dL/dF = scale · 2(F − Fc)/(C·H·W) (MeanSquared) or
+    /// scale · 2(F − Fc)/‖Fc‖² (Relative).
+    /// </summary>
+    public static LossAndGradient ContentLossWithGradient(Tensor features, Tensor target, LossForm form, Tensor scale)
+    {
+        using var scope = NewDisposeScope();
+        using var noGraph = no_grad();
+        var difference = features - target;
+        var normaliser = Normaliser(target, form, PerImageCount(features));
+        var loss = SumPerImage(difference.square()).div_(normaliser);
+        var gradient = difference.mul_(PerImage(scale.mul(2).div_(normaliser), features.dim()));
+        return new LossAndGradient(loss.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
+    }
+
     /// <summary>One style layer's loss from Gram matrices: mean((G − Gs)²) or ‖G − Gs‖² / ‖Gs‖².</summary>
     public static Tensor StyleLayerLoss(Tensor gram, Tensor targetGram, LossForm form) =>
         SquaredError(gram, targetGram, form);
+
+    /// <summary>
+    /// StyleLayerLoss(GramMatrix(F), Gs) and scale · dL/dF. With D = dL/dG = 2(G − Gs)/C² (MeanSquared) or
+    /// 2(G − Gs)/‖Gs‖² (Relative), which is symmetric, dL/dF = (D + Dᵀ)·F/(C·H·W) = 2·D·F/(C·H·W): one product of
+    /// a C×C matrix with the features, the scale and constants folded into the small matrix first.
+    /// </summary>
+    public static LossAndGradient StyleLayerLossWithGradient(Tensor features, Tensor targetGram, LossForm form, Tensor scale)
+    {
+        using var scope = NewDisposeScope();
+        using var noGraph = no_grad();
+        long c = features.shape[1];
+        var difference = GramMatrix(features) - targetGram;
+        var normaliser = Normaliser(targetGram, form, c * c);
+        var loss = SumPerImage(difference.square()).div_(normaliser);
+        var coefficient = scale.mul(4).div_(normaliser).div_(c * Positions(features));
+        var d = difference.mul_(PerImage(coefficient, 3));
+        var gradient = ChannelsLast.IsChannelsLast(features)
+            ? PositionsByChannels(features).bmm(d).view(features.shape[0], features.shape[2], features.shape[3], c).permute(0, 3, 1, 2)
+            : d.bmm(ChannelsByPositions(features)).view(features.shape);
+        return new LossAndGradient(loss.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
+    }
 
     /// <summary>Total variation: mean squared difference of vertical plus of horizontal neighbours, per image.</summary>
     public static Tensor TotalVariation(Tensor images)
     {
         using var scope = NewDisposeScope();
-        long h = images.shape[2], w = images.shape[3];
-        var down = images.narrow(2, 1, h - 1) - images.narrow(2, 0, h - 1);
-        var right = images.narrow(3, 1, w - 1) - images.narrow(3, 0, w - 1);
-        var tv = MeanPerImage(down.square()) + MeanPerImage(right.square());
+        var tv = MeanPerImage(VerticalSteps(images).square()) + MeanPerImage(HorizontalSteps(images).square());
         return tv.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="TotalVariation"/> and scale · d tv/dx: each step d = x[i+1] − x[i] adds 2d/count to x[i+1] and
+    /// takes it from x[i], where count is the number of steps in that direction.
+    /// </summary>
+    public static LossAndGradient TotalVariationWithGradient(Tensor images, Tensor scale)
+    {
+        using var scope = NewDisposeScope();
+        using var noGraph = no_grad();
+        long h = images.shape[2], w = images.shape[3];
+        var down = VerticalSteps(images);
+        var right = HorizontalSteps(images);
+        var loss = MeanPerImage(down.square()) + MeanPerImage(right.square());
+        var gradient = zeros_like(images);
+        if (h > 1)
+        {
+            var pull = down.mul_(PerImage(scale.mul(2.0 / PerImageCount(down)), 4));
+            gradient.narrow(2, 1, h - 1).add_(pull);
+            gradient.narrow(2, 0, h - 1).sub_(pull);
+        }
+        if (w > 1)
+        {
+            var pull = right.mul_(PerImage(scale.mul(2.0 / PerImageCount(right)), 4));
+            gradient.narrow(3, 1, w - 1).add_(pull);
+            gradient.narrow(3, 0, w - 1).sub_(pull);
+        }
+        return new LossAndGradient(loss.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
+    }
+
+    private static Tensor VerticalSteps(Tensor images)
+    {
+        long h = images.shape[2];
+        return images.narrow(2, 1, h - 1) - images.narrow(2, 0, h - 1);
+    }
+
+    private static Tensor HorizontalSteps(Tensor images)
+    {
+        long w = images.shape[3];
+        return images.narrow(3, 1, w - 1) - images.narrow(3, 0, w - 1);
     }
 
     private static Tensor SquaredError(Tensor input, Tensor target, LossForm form)
     {
         using var scope = NewDisposeScope();
-        var squared = (input - target).square();
-        Tensor loss;
-        if (form == LossForm.MeanSquared)
-        {
-            loss = MeanPerImage(squared);
-        }
-        else
-        {
-            // A blank target (all zeros) would divide by zero; the floor keeps the loss finite.
-            var targetEnergy = SumPerImage(target.square()).clamp_min(1e-12);
-            loss = SumPerImage(squared) / targetEnergy;
-        }
+        var loss = SumPerImage((input - target).square()).div_(Normaliser(target, form, PerImageCount(input)));
         return loss.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// What a summed squared error is divided by: the element count (MeanSquared) or the target's energy ‖T‖²
+    /// (Relative), floored because a blank target (all zeros) would divide by zero.
+    /// </summary>
+    private static Tensor Normaliser(Tensor target, LossForm form, long elements) => form == LossForm.MeanSquared
+        ? tensor((double)elements, dtype: target.dtype, device: target.device)
+        : SumPerImage(target.square()).clamp_min(1e-12);
+
+    private static long PerImageCount(Tensor t) => t.numel() / t.shape[0];
+
+    /// <summary>F viewed as [N, C, H·W] (NCHW storage).</summary>
+    private static Tensor ChannelsByPositions(Tensor features) =>
+        features.reshape(features.shape[0], features.shape[1], Positions(features));
+
+    /// <summary>F viewed as [N, H·W, C] (channels-last storage: a view, no copy).</summary>
+    private static Tensor PositionsByChannels(Tensor features) =>
+        features.permute(0, 2, 3, 1).reshape(features.shape[0], Positions(features), features.shape[1]);
+
+    private static long Positions(Tensor features) => features.shape[2] * features.shape[3];
+
+    /// <summary>A per-image [N] tensor shaped to broadcast over a [N, …] tensor of <paramref name="dims"/> dimensions.</summary>
+    private static Tensor PerImage(Tensor perImage, long dims) =>
+        perImage.reshape([perImage.shape[0], .. Enumerable.Repeat(1L, (int)dims - 1)]);
 
     private static Tensor MeanPerImage(Tensor t) => t.flatten(1).mean([1L]);
 

@@ -9,6 +9,18 @@ public sealed record ObjectiveValues(Tensor Total, Tensor Content, Tensor StyleB
 {
     /// <summary>[total; content; style per layer…; tv] as one [3+L,N] table, read back in one copy.</summary>
     public Tensor AsTable() => cat([stack([Total, Content]), StyleByLayer, Tv.unsqueeze(0)]);
+
+    /// <summary>Rows evaluated one by one, joined as one batch.</summary>
+    public static ObjectiveValues Join(IReadOnlyList<ObjectiveValues> rows) => new(
+        cat(rows.Select(r => r.Total).ToArray()),
+        cat(rows.Select(r => r.Content).ToArray()),
+        cat(rows.Select(r => r.StyleByLayer).ToArray(), dim: 1),
+        cat(rows.Select(r => r.Tv).ToArray()));
+
+    /// <summary>The same values, owned by the dispose scope around the current one.</summary>
+    public ObjectiveValues MoveToOuterDisposeScope() => new(
+        Total.MoveToOuterDisposeScope(), Content.MoveToOuterDisposeScope(),
+        StyleByLayer.MoveToOuterDisposeScope(), Tv.MoveToOuterDisposeScope());
 }
 
 /// <summary>How the rows of a fused batch go through the network.</summary>
@@ -61,17 +73,58 @@ public sealed class StyleObjective : IDisposable
         _styleLayerWeights = LayerWeights(variants);
     }
 
+    /// <summary>The losses of each row, differentiable with respect to <paramref name="images"/> through autograd.</summary>
     public ObjectiveValues Evaluate(Tensor images, StyleTargets targets)
     {
         if (_perImage is null) return EvaluateBatch(images, targets);
 
         using var scope = NewDisposeScope();
         ObjectiveValues[] rows = _perImage.Select((objective, i) => objective.EvaluateBatch(images.narrow(0, i, 1), targets)).ToArray();
-        return new ObjectiveValues(
-            cat(rows.Select(r => r.Total).ToArray()).MoveToOuterDisposeScope(),
-            cat(rows.Select(r => r.Content).ToArray()).MoveToOuterDisposeScope(),
-            cat(rows.Select(r => r.StyleByLayer).ToArray(), dim: 1).MoveToOuterDisposeScope(),
-            cat(rows.Select(r => r.Tv).ToArray()).MoveToOuterDisposeScope());
+        return ObjectiveValues.Join(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The losses of each row and the gradient of Σ_n total_n with respect to the pixels [N,3,H,W]. The losses'
+    /// gradients with respect to the features are taken in closed form (<see cref="StyleLosses"/>), and one backward
+    /// pass carries them through the network to the pixels. What a step runs; no graph is left behind.
+    /// </summary>
+    public (ObjectiveValues Values, Tensor Gradient) EvaluateWithGradient(Tensor images, StyleTargets targets)
+    {
+        if (_perImage is null) return EvaluateBatchWithGradient(images, targets);
+
+        using var scope = NewDisposeScope();
+        var rows = _perImage.Select((objective, i) => objective.EvaluateBatchWithGradient(images.narrow(0, i, 1), targets)).ToArray();
+        var values = ObjectiveValues.Join(rows.Select(r => r.Values).ToArray()).MoveToOuterDisposeScope();
+        return (values, cat(rows.Select(r => r.Gradient).ToArray()).MoveToOuterDisposeScope());
+    }
+
+    private (ObjectiveValues Values, Tensor Gradient) EvaluateBatchWithGradient(Tensor images, StyleTargets targets)
+    {
+        using var scope = NewDisposeScope();
+        // A leaf of its own, so the backward below reaches exactly these pixels whatever the caller's tensor is.
+        var pixels = images.detach().requires_grad_(true);
+        var features = _network.Extract(pixels, _layers);
+
+        var content = StyleLosses.ContentLossWithGradient(features[_spec.ContentLayer], targets.ContentFeatures, _spec.LossForm, _contentWeights);
+        var style = _spec.StyleLayers.Select((layer, l) => StyleLosses.StyleLayerLossWithGradient(
+            features[layer], targets.StyleGrams[layer], _spec.LossForm, _styleWeights * _styleLayerWeights[l])).ToArray();
+        var tv = StyleLosses.TotalVariationWithGradient(pixels.detach(), _tvWeights);
+
+        // d total / d features, per layer: the content layer may also be a style layer.
+        var featureGradients = _layers.ToDictionary(layer => layer, _ => (Tensor?)null);
+        void Accumulate(string layer, Tensor gradient) =>
+            featureGradients[layer] = featureGradients[layer] is { } sum ? sum.add_(gradient) : gradient;
+        Accumulate(_spec.ContentLayer, content.Gradient);
+        for (int l = 0; l < style.Length; l++) Accumulate(_spec.StyleLayers[l], style[l].Gradient);
+
+        var throughNetwork = autograd.grad(
+            _layers.Select(layer => features[layer]).ToArray(), [pixels],
+            _layers.Select(layer => featureGradients[layer]!).ToArray())[0];
+        var gradient = throughNetwork.add_(tv.Gradient);
+
+        Tensor styleByLayer = stack(style.Select(s => s.Loss).ToArray());
+        var values = new ObjectiveValues(Total(content.Loss, styleByLayer, tv.Loss), content.Loss, styleByLayer, tv.Loss);
+        return (values.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
     }
 
     private ObjectiveValues EvaluateBatch(Tensor images, StyleTargets targets)
@@ -83,11 +136,14 @@ public sealed class StyleObjective : IDisposable
             .Select(layer => StyleLosses.StyleLayerLoss(StyleLosses.GramMatrix(features[layer]), targets.StyleGrams[layer], _spec.LossForm))
             .ToArray());
         Tensor tv = StyleLosses.TotalVariation(images);
+        return new ObjectiveValues(Total(content, styleByLayer, tv), content, styleByLayer, tv).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>content_weight·content + style_weight·Σ_l w_l·style_l + tv_weight·tv, per row.</summary>
+    private Tensor Total(Tensor content, Tensor styleByLayer, Tensor tv)
+    {
         Tensor style = (_styleLayerWeights * styleByLayer).sum(dim: 0);
-        Tensor total = _contentWeights * content + _styleWeights * style + _tvWeights * tv;
-        return new ObjectiveValues(
-            total.MoveToOuterDisposeScope(), content.MoveToOuterDisposeScope(),
-            styleByLayer.MoveToOuterDisposeScope(), tv.MoveToOuterDisposeScope());
+        return _contentWeights * content + _styleWeights * style + _tvWeights * tv;
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ internal sealed class RunState : IDisposable
     private readonly IImageOptimizer _optimizer;
     private readonly BatchExecution _execution;
     private List<VariantSpec> _active;
-    private Tensor _images;          // [N,3,H,W], a leaf that requires grad
+    private Tensor _images;          // [N,3,H,W], the pixels being optimised
     private StyleObjective _objective;
 
     /// <summary>Steps taken so far.</summary>
@@ -56,7 +56,7 @@ internal sealed class RunState : IDisposable
         if (resume.SpecFingerprint != fingerprint)
             throw new EngineException("the checkpoint belongs to another unit (its settings or image size differ)");
         var active = resume.ActiveVariants.Select(id => spec.Variants.Single(v => v.Id == id)).ToList();
-        Tensor resumed = resume.Images.to(network.DType, network.Device, copy: true).requires_grad_(true).DetachFromDisposeScope();
+        Tensor resumed = resume.Images.to(network.DType, network.Device, copy: true).DetachFromDisposeScope();
         var state = new RunState(spec, network, fingerprint, active, resumed, resume.Step, execution);
         state._optimizer.LoadState(resume.OptimizerState, network.Device);
         foreach (var (id, trace) in resume.Traces)
@@ -71,13 +71,9 @@ internal sealed class RunState : IDisposable
     public LossRow[] TakeStep(StyleTargets targets)
     {
         using var scope = NewDisposeScope();
-        ObjectiveValues losses = _objective.Evaluate(_images, targets);
-        Tensor gradient = autograd.grad([losses.Total.sum()], [_images])[0];
-        using (no_grad())
-        {
-            _optimizer.Step(_images, gradient);
-            _images.clamp_(0, 1);
-        }
+        var (losses, gradient) = _objective.EvaluateWithGradient(_images, targets);
+        _optimizer.Step(_images, gradient);
+        _images.clamp_(0, 1);
         LossRow[] rows = RecordLosses(losses.AsTable());
         Step++;
         return rows;
@@ -119,7 +115,7 @@ internal sealed class RunState : IDisposable
         Tensor kept;
         using (no_grad()) kept = _images.index_select(0, rows).detach();
         _images.Dispose();
-        _images = kept.requires_grad_(true).DetachFromDisposeScope();
+        _images = kept.DetachFromDisposeScope();
         _objective.Dispose();
         _objective = new StyleObjective(_network, _spec, _active, _execution);
         _optimizer.KeepRows(rows, _objective.LearningRates);
@@ -146,7 +142,7 @@ internal sealed class RunState : IDisposable
             _ => rand(content.shape, dtype: float32, generator: new Generator((ulong)spec.Seed)),
         };
         Tensor images = single.to(network.DType, network.Device).expand(n, -1, -1, -1).clone();
-        return images.requires_grad_(true).DetachFromDisposeScope();
+        return images.DetachFromDisposeScope();
     }
 
     public void Dispose()

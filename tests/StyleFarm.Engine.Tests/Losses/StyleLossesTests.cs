@@ -71,3 +71,45 @@ public class StyleLossesTests
         Assert.True(float.IsFinite(loss.item<float>()));
     }
 }
+
+public class ChannelsLastLossesTests
+{
+    /// <summary>Features stored channels-last (what CPU networks return) give the same Grams and gradients as NCHW.</summary>
+    [Theory]
+    [InlineData(LossForm.MeanSquared)]
+    [InlineData(LossForm.Relative)]
+    public void LossesAndGradientsDoNotDependOnTheLayout(LossForm form)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var features = randn(2, 5, 4, 6, dtype: ScalarType.Float64);
+        var nhwc = ChannelsLast.Of(features);
+        Assert.True(ChannelsLast.IsChannelsLast(nhwc));
+        Assert.False(ChannelsLast.IsChannelsLast(features));
+        var targetGram = StyleLosses.GramMatrix(randn(1, 5, 4, 6, dtype: ScalarType.Float64));
+        var scale = tensor(new[] { 1.0, 3.0 });
+
+        Assert.True(StyleLosses.GramMatrix(nhwc).allclose(StyleLosses.GramMatrix(features), rtol: 1e-12));
+        var plain = StyleLosses.StyleLayerLossWithGradient(features, targetGram, form, scale);
+        var channelsLast = StyleLosses.StyleLayerLossWithGradient(nhwc, targetGram, form, scale);
+        Assert.True(channelsLast.Loss.allclose(plain.Loss, rtol: 1e-12));
+        Assert.True(channelsLast.Gradient.allclose(plain.Gradient, rtol: 1e-10, atol: 1e-14));
+        Assert.True(ChannelsLast.IsChannelsLast(channelsLast.Gradient), "the gradient should keep the features' layout");
+    }
+
+    [Fact]
+    public void ClosedFormGradientsAreScaledPerImage()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var features = randn(2, 3, 4, 4, dtype: ScalarType.Float64);
+        var target = randn(1, 3, 4, 4, dtype: ScalarType.Float64);
+        var unit = StyleLosses.ContentLossWithGradient(features, target, LossForm.MeanSquared, tensor(new[] { 1.0, 1.0 }));
+        var scaled = StyleLosses.ContentLossWithGradient(features, target, LossForm.MeanSquared, tensor(new[] { 2.0, 0.0 }));
+        Assert.True(scaled.Loss.allclose(unit.Loss), "the scale weights the gradient, not the loss");
+        Assert.True(scaled.Gradient[0].allclose(unit.Gradient[0] * 2));
+        Assert.Equal(0, scaled.Gradient[1].abs().max().item<double>());
+        // d mean((F − Fc)²)/dF = 2(F − Fc)/(C·H·W)
+        Assert.True(unit.Gradient.allclose((features - target) * (2.0 / 48)));
+    }
+}

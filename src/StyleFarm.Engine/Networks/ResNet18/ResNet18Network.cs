@@ -38,7 +38,7 @@ public sealed class ResNet18Network : IFeatureNetwork
     private ResNet18Network(ResNetLayout layout, Dictionary<string, Tensor> weights, bool loadedFromCache, string? cacheFile)
     {
         _layout = layout;
-        _weights = weights;
+        _weights = weights.ToDictionary(kv => kv.Key, kv => ChannelsLast.Relayout(kv.Value, torch.CPU), StringComparer.Ordinal);
         foreach (var weight in _weights.Values)
         {
             weight.requires_grad_(false);
@@ -167,7 +167,8 @@ public sealed class ResNet18Network : IFeatureNetwork
         }
         using var scope = torch.NewDisposeScope();
         var input = image.dtype == DType ? image : image.to(DType);
-        var x = Stem(preprocess ? Preprocess(input) : input);
+        var graphInput = preprocess ? Preprocess(input) : input;
+        var x = Stem(ChannelsLast.PreferredOn(Device) ? ChannelsLast.Of(graphInput) : graphInput);
         Keep(features, layers, Layers[0], x);
         for (var stage = 0; stage < depth; stage++)
         {
@@ -319,7 +320,7 @@ public sealed class ResNet18Network : IFeatureNetwork
     public void MoveTo(Device device)
     {
         ThrowIfDisposed();
-        _weights = _weights.ToDictionary(kv => kv.Key, kv => ComputeDevice.MoveOwned(kv.Value, device), StringComparer.Ordinal);
+        _weights = _weights.ToDictionary(kv => kv.Key, kv => ChannelsLast.Relayout(ComputeDevice.MoveOwned(kv.Value, device), device), StringComparer.Ordinal);
         _bgrMeans = ComputeDevice.MoveOwned(_bgrMeans, device);
         Device = device;
     }

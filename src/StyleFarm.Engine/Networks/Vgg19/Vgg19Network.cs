@@ -93,7 +93,7 @@ public sealed class Vgg19Network : IFeatureNetwork
 
     private Vgg19Network(Tensor[] weights, Tensor[] biases, Vgg19Normalisation normalisation, Device device)
     {
-        _weights = weights;
+        _weights = weights.Select(w => ChannelsLast.Relayout(w, device)).ToArray();
         _biases = biases;
         _normalisation = normalisation;
         Device = device;
@@ -244,6 +244,7 @@ public sealed class Vgg19Network : IFeatureNetwork
         var deepest = wanted.Max();
         using var scope = torch.NewDisposeScope();
         var x = Normalise(rgb01);
+        if (ChannelsLast.PreferredOn(Device)) x = ChannelsLast.Of(x);
         for (var i = 0; i <= deepest; i++)
         {
             var conv = F.conv2d(x, _weights[i], _biases[i], padding: [1, 1]);
@@ -318,7 +319,7 @@ public sealed class Vgg19Network : IFeatureNetwork
         ObjectDisposedException.ThrowIf(_disposed, this);
         for (var i = 0; i < _weights.Length; i++)
         {
-            _weights[i] = ComputeDevice.MoveOwned(_weights[i], device);
+            _weights[i] = ChannelsLast.Relayout(ComputeDevice.MoveOwned(_weights[i], device), device);
             _biases[i] = ComputeDevice.MoveOwned(_biases[i], device);
         }
         _mean = ComputeDevice.MoveOwned(_mean, device);
