@@ -46,14 +46,15 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         ComputeDevice.SetThreads(options.Threads);
         Console.WriteLine($"device {options.Device}, {get_num_threads()} threads, {Environment.ProcessorCount} cores");
 
-        double matmul = MatmulGflops(device);
-        Console.WriteLine(F($"matmul float32 2048×2048: {matmul:F1} GFLOP/s (median of 15)"));
+        using var matmul = new MatmulProbe(device);
+        Console.WriteLine(F($"matmul float32 {MatmulProbe.Side}×{MatmulProbe.Side}: {matmul.MedianGflops(15):F1} GFLOP/s (median of 15)"));
 
         using IFeatureNetwork resnet = ResNet18Network.LoadPretrained(device);
         using IFeatureNetwork vgg = Vgg19Network.WithRandomWeights(device: device);
         int[] sizes = options.Sizes.Split(',').Select(int.Parse).ToArray();
-        Console.WriteLine("Adam step (median of 7), FLOPs of the forward and input-gradient passes through the layers used:");
-        Console.WriteLine("network   size      HxW   s/step  GFLOP/step  GFLOP/s  of matmul");
+        Console.WriteLine("Adam step (median of 7), FLOPs of the forward and input-gradient passes through the layers used;");
+        Console.WriteLine("each step is paired with a matmul timed right after it, and the fraction is the median of the pairs' ratios:");
+        Console.WriteLine("network   size      HxW   s/step  GFLOP/step  GFLOP/s  matmul  of matmul");
         foreach (IFeatureNetwork network in new[] { vgg, resnet })
             foreach (int size in sizes)
                 StepRate(network, size, matmul);
@@ -62,25 +63,46 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         return 0;
     }
 
-    private static double MatmulGflops(Device device)
+    /// <summary>
+    /// A large float32 matmul, the machine's reference rate. Timed again beside each measured step: on a shared
+    /// machine the rate drifts by tens of percent within a minute, and a ratio of rates is only fair when both were
+    /// measured in the same stretch of time.
+    /// </summary>
+    private sealed class MatmulProbe : IDisposable
     {
-        const int n = 2048;
-        using var a = rand(n, n, device: device);
-        using var b = rand(n, n, device: device);
-        for (int i = 0; i < 3; i++) a.matmul(b).Dispose();
-        var rates = new List<double>();
-        for (int i = 0; i < 15; i++)
+        public const int Side = 2048;
+        private readonly Device _device;
+        private readonly Tensor _a, _b;
+
+        public MatmulProbe(Device device)
         {
-            Synchronize(device);
-            var clock = Stopwatch.StartNew();
-            a.matmul(b).Dispose();
-            Synchronize(device);
-            rates.Add(2.0 * n * n * n / clock.Elapsed.TotalSeconds / 1e9);
+            _device = device;
+            _a = rand(Side, Side, device: device);
+            _b = rand(Side, Side, device: device);
+            for (int i = 0; i < 3; i++) _a.matmul(_b).Dispose();
         }
-        return rates.Order().ElementAt(rates.Count / 2);
+
+        public double Gflops()
+        {
+            Synchronize(_device);
+            var clock = Stopwatch.StartNew();
+            _a.matmul(_b).Dispose();
+            Synchronize(_device);
+            return 2.0 * Side * Side * Side / clock.Elapsed.TotalSeconds / 1e9;
+        }
+
+        public double MedianGflops(int samples) => Median(Enumerable.Range(0, samples).Select(_ => Gflops()).ToList());
+
+        public void Dispose()
+        {
+            _a.Dispose();
+            _b.Dispose();
+        }
     }
 
-    private static void StepRate(IFeatureNetwork network, int size, double matmul)
+    private static double Median(IReadOnlyCollection<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static void StepRate(IFeatureNetwork network, int size, MatmulProbe matmul)
     {
         var (content, style) = BenchImages(size, network.SideMultiple);
         using (content)
@@ -88,19 +110,32 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
         {
             const int warmup = 2, measured = 7;
             UnitSpec spec = new RenderSettings { Network = network.Name, Size = size, Steps = warmup + measured }.ToUnitSpec(network.Defaults);
-            var clock = Stopwatch.StartNew();
-            var stepTimes = new List<double>();
-            var options = new RunOptions { OnStep = p => { if (p.Step > warmup) stepTimes.Add(clock.Elapsed.TotalSeconds); clock.Restart(); } };
-            using (new FusedRunner(network).Run(spec, content, style, options)) { }
-            // The median step: a shared machine's noise shows as outliers, not as a shift of every step.
-            double perStep = stepTimes.Order().ElementAt(stepTimes.Count / 2);
-
             long h = content.shape[2], w = content.shape[3];
             string[] layers = spec.StyleLayers.Append(spec.ContentLayer).Distinct().ToArray();
             // Forward plus the gradient with respect to the input: two passes of the same convolutions.
             double flops = 2 * network.ForwardFlops(h, w, layers);
+
+            var stepSeconds = new List<double>();
+            var matmulRates = new List<double>();
+            var clock = Stopwatch.StartNew();
+            var options = new RunOptions
+            {
+                OnStep = p =>
+                {
+                    if (p.Step > warmup)
+                    {
+                        stepSeconds.Add(clock.Elapsed.TotalSeconds);
+                        matmulRates.Add(matmul.Gflops());
+                    }
+                    clock.Restart();
+                },
+            };
+            using (new FusedRunner(network).Run(spec, content, style, options)) { }
+            // Medians: a shared machine's noise shows as outliers, not as a shift of every step.
+            double perStep = Median(stepSeconds);
             double rate = flops / perStep / 1e9;
-            Console.WriteLine(F($"{network.Name,-8} {size,5} {w,4}x{h,-4} {perStep,8:F3} {flops / 1e9,11:F2} {rate,8:F1} {rate / matmul,9:P0}"));
+            double fraction = Median(stepSeconds.Select((s, i) => flops / s / 1e9 / matmulRates[i]).ToList());
+            Console.WriteLine(F($"{network.Name,-8} {size,5} {w,4}x{h,-4} {perStep,8:F3} {flops / 1e9,11:F2} {rate,8:F1} {Median(matmulRates),7:F1} {fraction,9:P0}"));
         }
     }
 
