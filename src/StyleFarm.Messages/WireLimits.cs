@@ -21,6 +21,12 @@ public static class WireLimits
     /// </summary>
     public const int MaxJobsPerUnit = 256;
 
+    /// <summary>
+    /// The most results one <see cref="Work.UnitDone"/> carries, so that it stays well under
+    /// <see cref="MaxMessageBytes"/> (a JobResult with its blob hashes and ids is under 600 bytes).
+    /// </summary>
+    public const int MaxResultsPerUnitDone = 64;
+
     /// <summary>The longest free text (a failure reason, an error) a message should carry.</summary>
     public const int MaxTextChars = 4096;
 

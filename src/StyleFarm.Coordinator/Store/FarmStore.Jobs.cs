@@ -57,7 +57,32 @@ public sealed partial class FarmStore
     {
         BlobAddress.Require(result.ImageBlob, nameof(result));
         BlobAddress.Require(result.TraceBlob, nameof(result));
+        return Write(() => RecordResultRow(result));
+    }
+
+    /// <summary>
+    /// A unit's end as one write (<see cref="Messages.Work.UnitDone"/>): each of <paramref name="results"/> is
+    /// recorded as by <see cref="RecordJobResult"/>, then, when <paramref name="complete"/>, the unit is completed as
+    /// by <see cref="CompleteUnit"/>. All or nothing.
+    /// </summary>
+    public UnitDoneOutcome RecordUnitDone(string unitId, string attemptId, IReadOnlyList<JobResult> results, bool complete)
+    {
+        foreach (JobResult result in results)
+        {
+            BlobAddress.Require(result.ImageBlob, nameof(results));
+            BlobAddress.Require(result.TraceBlob, nameof(results));
+        }
         return Write(() =>
+        {
+            var outcomes = new RecordOutcome[results.Count];
+            for (int i = 0; i < results.Count; i++) outcomes[i] = RecordResultRow(results[i]);
+            UnitChange? change = complete ? CompleteUnitRows(unitId, attemptId) : null;
+            return new UnitDoneOutcome(outcomes, SweepOfUnitOrNull(unitId), change);
+        });
+    }
+
+    private RecordOutcome RecordResultRow(JobResult result)
+    {
         {
             int changed = Execute("""
                 UPDATE jobs SET state = 'done', result_blob = $image, trace_blob = $trace, final_losses = $losses,
@@ -78,7 +103,7 @@ public sealed partial class FarmStore
             return Scalar<long>("SELECT COUNT(*) FROM jobs WHERE id = $id", ("$id", result.JobId)) == 1
                 ? RecordOutcome.Duplicate
                 : RecordOutcome.UnknownJob;
-        });
+        }
     }
 
     /// <summary>

@@ -148,7 +148,9 @@ public sealed partial class FarmStore
     /// node thought lost may still finish there); an attempt still holding it elsewhere ends as cancelled, and the
     /// unit's jobs still without a result fail. Null if the unit is unknown.
     /// </summary>
-    public UnitChange? CompleteUnit(string unitId, string attemptId) => Write(() =>
+    public UnitChange? CompleteUnit(string unitId, string attemptId) => Write(() => CompleteUnitRows(unitId, attemptId));
+
+    private UnitChange? CompleteUnitRows(string unitId, string attemptId)
     {
         long now = Now();
         int changed = Execute($"""
@@ -172,7 +174,7 @@ public sealed partial class FarmStore
             r => (r.Text("sweep_id"), r.State<SweepState>("state"), r.GetBoolean(2), r.GetBoolean(3)), ("$unit", unitId)).Single();
         if (unfinishedJobs) MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, "the unit finished without a result for this job");
         return new UnitChange(UnitState.Done, idle ? SettleIdleSweep(sweepId, state, now) : state);
-    });
+    }
 
     /// <summary>
     /// The attempt holding the unit reports a failure. Within the sweep's retries the unit is requeued (the
@@ -291,6 +293,8 @@ public sealed partial class FarmStore
         WHERE id IN (SELECT job_id FROM unit_jobs WHERE unit_id = $unit)
           AND instr($from, ',' || state || ',') > 0
         """, ("$unit", unitId), ("$to", Db(to)), ("$from", fromStates), ("$reason", reason));
+
+    private string? SweepOfUnitOrNull(string unitId) => Scalar<string>("SELECT sweep_id FROM units WHERE id = $unit", ("$unit", unitId));
 
     private string SweepOfUnit(string unitId) => Scalar<string>("SELECT sweep_id FROM units WHERE id = $unit", ("$unit", unitId))!;
 

@@ -96,6 +96,12 @@ public sealed record UnitRecord(
 /// <summary>The state a unit change left the unit and its sweep in (a sweep finishes with its last unit).</summary>
 public sealed record UnitChange(UnitState Unit, SweepState Sweep);
 
+/// <summary>
+/// What <see cref="FarmStore.RecordUnitDone"/> did: each result's outcome (in the order given), the unit's sweep
+/// (null if the unit is unknown), and the unit's change when it was completed.
+/// </summary>
+public sealed record UnitDoneOutcome(IReadOnlyList<RecordOutcome> Outcomes, string? SweepId, UnitChange? Change);
+
 /// <summary>An unfinished sweep after a restart, with its units waiting for a device (running ones requeued).</summary>
 public sealed record UnfinishedSweep(SweepRecord Sweep, IReadOnlyList<UnitRecord> Units);
 

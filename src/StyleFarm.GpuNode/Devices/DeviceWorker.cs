@@ -15,6 +15,10 @@ namespace StyleFarm.GpuNode.Devices;
 /// for work when idle, fetches the blobs a unit needs, runs it on the device's engine thread, and reports: progress
 /// (throttled), snapshots and checkpoints (uploaded, then announced), each job's result (uploaded, then repeated
 /// until stored), and how the unit ended (finished, failed, handed back).
+/// <para>A unit that runs to its end sends its last results and its end as one <see cref="UnitDone"/> and asks for
+/// the next unit at once, without waiting for them to be stored: the coordinator then stores the results, the end
+/// and the next assignment in one commit. The UnitDone is repeated until <see cref="UnitDoneStored"/>; a draining
+/// device reports drained only once every UnitDone is stored.</para>
 /// </summary>
 /// <remarks>
 /// States: Idle (no unit) → Preparing (fetching blobs) → Running (the engine runs it, then results settle) →
@@ -35,6 +39,9 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
     private bool _asking;
     private bool _draining;
     private UnitAttempt? _attempt;
+
+    // UnitDone messages sent and not yet answered by UnitDoneStored, by attempt, with how many times each was sent.
+    private readonly Dictionary<string, (UnitDone Message, int Sends)> _unitsDone = new(StringComparer.Ordinal);
 
     public DeviceWorker(DeviceWorkerSetup setup)
     {
@@ -196,6 +203,8 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
     private void Common()
     {
         Receive<DeviceRegistered>(OnRegistered);
+        Receive<UnitDoneStored>(OnUnitDoneStored);
+        Receive<WorkerTick>(t => t == WorkerTick.ResendDone, _ => ResendUnitsDone());
         Receive<WorkerTick>(t => t == WorkerTick.Register, _ => { if (!_registered) SendRegister(); });
         Receive<Terminated>(t => t.ActorRef.Equals(_registeredWith), _ =>
         {
@@ -340,6 +349,8 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
     {
         var attempt = _attempt!;
         var output = done.Output;
+        if (output.Steps >= attempt.Unit.MaxSteps)
+            attempt.AtEnd.Add(output.JobId);
         var result = new JobResult(attempt.Unit.UnitId, attempt.AttemptId, output.JobId, DeviceId, done.ImageHash, done.TraceHash,
             UnitAttempt.LossesOf(output.FinalLosses),
             new JobTimings(attempt.StartedAt, done.FinishedAt, output.Elapsed.TotalSeconds, attempt.Unit.Variants.Length));
@@ -361,13 +372,16 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             return;
         foreach (var report in attempt.Reports.BlobStored(hash))
         {
+            if (report is JobResult last && attempt.AtEnd.Contains(last.JobId))
+            {
+                attempt.Ready.Add(last); // goes with the unit's end
+                continue;
+            }
             _sweepManager.Tell(report);
             switch (report)
             {
                 case JobResult result:
-                    attempt.Unstored[result.JobId] = (result, 1);
-                    if (!Timers.IsTimerActive(WorkerTick.Resend))
-                        Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
+                    MarkSent(attempt, result);
                     break;
                 case UnitCheckpointed checkpointed:
                     attempt.Checkpointed(new ResumePoint(checkpointed.CheckpointBlob, checkpointed.Step));
@@ -375,6 +389,24 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             }
         }
         TryClose();
+    }
+
+    private void MarkSent(UnitAttempt attempt, JobResult result)
+    {
+        attempt.Unstored[result.JobId] = (result, 1);
+        if (!Timers.IsTimerActive(WorkerTick.Resend))
+            Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
+    }
+
+    /// <summary>Sends the results held back for the unit's end one by one (the unit does not end with a UnitDone).</summary>
+    private void SendReady(UnitAttempt attempt)
+    {
+        foreach (var result in attempt.Ready)
+        {
+            _sweepManager.Tell(result);
+            MarkSent(attempt, result);
+        }
+        attempt.Ready.Clear();
     }
 
     private void OnUploadFailed(BlobUploadFailed failed)
@@ -427,10 +459,24 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             EndAttempt();
             return;
         }
+        var unitId = attempt.Unit.UnitId;
+        var succeeded = attempt.FailureReason is null && outcome.Error is null;
+        if (succeeded && attempt.Reports.Count == 0 && attempt.Unstored.Count + attempt.Ready.Count <= WireLimits.MaxResultsPerUnitDone)
+        {
+            var message = new UnitDone(unitId, attempt.AttemptId, DeviceId, outcome.Elapsed.TotalSeconds, attempt.UnacknowledgedResults());
+            _sweepManager.Tell(message);
+            _unitsDone[attempt.AttemptId] = (message, 1);
+            if (!Timers.IsTimerActive(WorkerTick.ResendDone))
+                Timers.StartPeriodicTimer(WorkerTick.ResendDone, WorkerTick.ResendDone, _timings.ResendInterval);
+            Notice($"unit {unitId} finished on {DeviceId} in {outcome.Elapsed.TotalSeconds:F1} s");
+            EndAttempt();
+            return;
+        }
+        if (attempt.Reports.Count == 0)
+            SendReady(attempt);
         if (!attempt.ReportsSettled)
             return;
-        var unitId = attempt.Unit.UnitId;
-        if (attempt.FailureReason is null && outcome.Error is null)
+        if (succeeded)
         {
             _sweepManager.Tell(new UnitFinished(unitId, attempt.AttemptId, DeviceId, outcome.Elapsed.TotalSeconds));
             Notice($"unit {unitId} finished on {DeviceId} in {outcome.Elapsed.TotalSeconds:F1} s");
@@ -485,9 +531,39 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             AskForWork();
     }
 
+    private void OnUnitDoneStored(UnitDoneStored stored)
+    {
+        if (!_unitsDone.Remove(stored.AttemptId))
+            return;
+        if (_unitsDone.Count == 0)
+            Timers.Cancel(WorkerTick.ResendDone);
+        if (_draining)
+            ReportDrainedIfIdle();
+    }
+
+    private void ResendUnitsDone()
+    {
+        foreach (var (attemptId, (message, sends)) in _unitsDone.ToArray())
+        {
+            if (sends > _timings.MaxResends)
+            {
+                _log.Warning("The end of unit {0} was never acknowledged; giving up on it", message.UnitId);
+                _unitsDone.Remove(attemptId);
+                continue;
+            }
+            _unitsDone[attemptId] = (message, sends + 1);
+            _sweepManager.Tell(message);
+        }
+        if (_unitsDone.Count == 0)
+            Timers.Cancel(WorkerTick.ResendDone);
+        if (_draining)
+            ReportDrainedIfIdle();
+    }
+
     private void ReportDrainedIfIdle()
     {
-        if (_attempt is not null)
+        // A node may leave only once the end of every unit it ran is stored.
+        if (_attempt is not null || _unitsDone.Count > 0)
             return;
         Timers.Cancel(WorkerTick.Ask);
         Context.Parent.Tell(new DeviceDrained(DeviceId));

@@ -78,5 +78,5 @@ internal sealed record RunEnded(string AttemptId, TimeSpan Elapsed, Exception? E
 
 internal sealed class WorkerTick : INoSerializationVerificationNeeded
 {
-    public static readonly WorkerTick Register = new(), Ask = new(), FlushProgress = new(), Resend = new();
+    public static readonly WorkerTick Register = new(), Ask = new(), FlushProgress = new(), Resend = new(), ResendDone = new();
 }

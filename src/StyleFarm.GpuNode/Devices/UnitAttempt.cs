@@ -41,6 +41,12 @@ internal sealed class UnitAttempt(AssignUnit assign, TimeSpan progressInterval)
     /// <summary>Sent JobResults not yet answered by ResultStored, with how many times each was sent.</summary>
     public Dictionary<string, (JobResult Result, int Sends)> Unstored { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Jobs that finish with the unit (at its last step): their results wait to go in its UnitDone.</summary>
+    public HashSet<string> AtEnd { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Results of <see cref="AtEnd"/> jobs whose blobs the coordinator has, not sent yet.</summary>
+    public List<JobResult> Ready { get; } = [];
+
     /// <summary>The newest checkpoint the coordinator has (the resume point given, or one this attempt uploaded).</summary>
     public ResumePoint? BestResume { get; private set; } = assign.Resume;
 
@@ -50,7 +56,10 @@ internal sealed class UnitAttempt(AssignUnit assign, TimeSpan progressInterval)
     public bool CancelRequested => HandBackReason is not null || Dropped || FailureReason is not null;
 
     /// <summary>Every report that can still go out has gone and been acknowledged.</summary>
-    public bool ReportsSettled => Reports.Count == 0 && Unstored.Count == 0;
+    public bool ReportsSettled => Reports.Count == 0 && Unstored.Count == 0 && Ready.Count == 0;
+
+    /// <summary>The results not yet acknowledged (sent or held back), for the unit's UnitDone.</summary>
+    public JobResult[] UnacknowledgedResults() => [.. Unstored.Values.Select(u => u.Result), .. Ready];
 
     public void RequestHandBack(string reason)
     {
@@ -63,6 +72,7 @@ internal sealed class UnitAttempt(AssignUnit assign, TimeSpan progressInterval)
         Dropped = true;
         Reports.Clear();
         Unstored.Clear();
+        Ready.Clear();
         Cancel.Cancel();
     }
 

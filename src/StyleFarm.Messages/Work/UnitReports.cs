@@ -51,6 +51,20 @@ public sealed record ResultStored(string UnitId, string AttemptId, string JobId)
 public sealed record UnitFinished(string UnitId, string AttemptId, string DeviceId, double EngineSeconds) : IStyleFarmMessage;
 
 /// <summary>
+/// DeviceWorker → coordinator: the unit ran to its end. <paramref name="Results"/> holds every result of it not yet
+/// answered by <see cref="ResultStored"/> (at most <see cref="WireLimits.MaxResultsPerUnitDone"/>; a unit with more
+/// sends them as <see cref="JobResult"/>s and ends with <see cref="UnitFinished"/>). The coordinator records them
+/// (once per job, as for JobResult) and completes the unit in one commit, then answers <see cref="UnitDoneStored"/>.
+/// The device does not wait for that: it asks for its next unit right behind this message, so that the results, the
+/// unit's end and the next assignment share one commit, and repeats UnitDone until answered (a node drains only
+/// then). From an attempt that no longer holds the unit, the results are still recorded and answered.
+/// </summary>
+public sealed record UnitDone(string UnitId, string AttemptId, string DeviceId, double EngineSeconds, JobResult[] Results) : IStyleFarmMessage;
+
+/// <summary>Coordinator → DeviceWorker: the <see cref="UnitDone"/> of this attempt, its results and the unit's end, are durable.</summary>
+public sealed record UnitDoneStored(string UnitId, string AttemptId) : IStyleFarmMessage;
+
+/// <summary>
 /// DeviceWorker → coordinator: the unit threw at <paramref name="Step"/>. The coordinator retries it on another
 /// device (up to the sweep's retries) and keeps <paramref name="Reason"/> (clip it with <see cref="WireLimits.Clip"/>).
 /// </summary>

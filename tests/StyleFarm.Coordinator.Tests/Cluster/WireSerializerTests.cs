@@ -128,6 +128,23 @@ public class WireSerializerTests(OneNodeFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public void A_unit_end_with_the_most_results_it_may_carry_fits_in_one_message()
+    {
+        // Ids as long as the farm makes them: 64-hex job ids and blob hashes, 32-hex attempt ids, a long device id.
+        string attempt = new('a', 32), unitId = new('u', 64), device = "a-rather-long-node-name-of-a-render-box/cuda:15";
+        var results = Enumerable.Range(0, WireLimits.MaxResultsPerUnitDone).Select(i => new JobResult(unitId, attempt,
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))), device,
+            WireSamples.Hash('i'), WireSamples.Hash('t'), new LossValues(1.23456789e10, 2.5e-7, 3.25, double.NaN),
+            new JobTimings(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, 123.456, 64))).ToArray();
+        var done = new UnitDone(unitId, attempt, device, 1234.5, results);
+
+        var bytes = Serialization.FindSerializerFor(done).ToBinary(done);
+
+        output.WriteLine($"UnitDone with {results.Length} results: {bytes.Length} bytes");
+        Assert.True(bytes.Length <= WireLimits.MaxMessageBytes, $"{bytes.Length} bytes");
+    }
+
+    [Fact]
     public void A_message_over_64_KiB_is_refused_by_the_sender()
     {
         var oversized = new BlobChunk(WireSamples.Hash('a'), 0, new byte[WireLimits.MaxMessageBytes], WireLimits.MaxMessageBytes);

@@ -142,6 +142,69 @@ public sealed class SweepManagerTests : FarmTestKit
     }
 
     [Fact]
+    public void A_UnitDone_records_its_results_and_completes_the_unit_in_one_commit_and_the_next_request_is_served()
+    {
+        JoinNode("n1", "cpu");
+        var worker = Worker("n1/cpu");
+        SubmittedSweep sweep = Submit("style_weight: [1, 2]\n  init: [content, noise]"); // two units of two jobs
+        TestProbe recorded = CreateTestProbe();
+        Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
+        AssignUnit first = Take(worker, "n1/cpu");
+        JobAtStep[] jobs = first.Unit.Jobs.ToArray();
+        Assert.Equal(2, jobs.Length);
+
+        // One result went on its own and was stored; the UnitDone carries it again (as if unacknowledged) and the other.
+        worker.Send(Manager, Result(first, jobs[0].JobId, "n1/cpu"));
+        worker.ExpectMsg<ResultStored>();
+        worker.Send(Manager, new UnitDone(first.Unit.UnitId, first.AttemptId, "n1/cpu", 1.5,
+            [Result(first, jobs[0].JobId, "n1/cpu"), Result(first, jobs[1].JobId, "n1/cpu")]));
+        worker.Send(Manager, new RequestWork("n1/cpu", 0));
+
+        // The end is answered once durable: by then the unit is done with both results, each recorded once.
+        worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal((first.Unit.UnitId, first.AttemptId), (d.UnitId, d.AttemptId)));
+        Assert.Equal(UnitState.Done, Store.GetUnit(first.Unit.UnitId)!.State);
+        Assert.All(jobs, j => Assert.Equal(JobState.Done, Store.GetJob(j.JobId)!.State));
+        Assert.Equal(jobs.Select(j => j.JobId).Order(), new[] { recorded.ExpectMsg<JobRecorded>().JobId, recorded.ExpectMsg<JobRecorded>().JobId }.Order());
+        recorded.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        AssignUnit second = worker.ExpectMsg<AssignUnit>();
+        Assert.NotEqual(first.Unit.UnitId, second.Unit.UnitId);
+
+        // A repeated UnitDone (its answer was lost) is answered again and changes nothing.
+        worker.Send(Manager, new UnitDone(first.Unit.UnitId, first.AttemptId, "n1/cpu", 1.5, [Result(first, jobs[1].JobId, "n1/cpu")]));
+        worker.ExpectMsg<UnitDoneStored>();
+        recorded.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(AttemptOutcome.Done, Store.GetAttempt(first.AttemptId)!.Outcome);
+        Assert.Equal(sweep.Sweep.Id, Store.GetUnit(second.Unit.UnitId)!.SweepId);
+    }
+
+    [Fact]
+    public void A_UnitDone_of_a_stale_attempt_keeps_its_results_but_leaves_the_unit_to_its_new_attempt()
+    {
+        JoinNode("n1", "cpu");
+        JoinNode("n2", "cpu");
+        var first = Worker("n1/cpu");
+        var second = Worker("n2/cpu");
+        Submit("style_weight: [1]");
+        AssignUnit lost = Take(first, "n1/cpu");
+        first.Send(Manager, new HandBackUnit(lost.Unit.UnitId, lost.AttemptId, "n1/cpu", null, "draining"));
+        first.ExpectMsg<HandBackAccepted>();
+        AssignUnit again = Take(second, "n2/cpu");
+        string jobId = lost.Unit.Jobs.Single().JobId;
+
+        first.Send(Manager, new UnitDone(lost.Unit.UnitId, lost.AttemptId, "n1/cpu", 1, [Result(lost, jobId, "n1/cpu")]));
+
+        first.ExpectMsg<UnitDoneStored>();
+        Assert.Equal(JobState.Done, Store.GetJob(jobId)!.State);
+        UnitRecord unit = Store.GetUnit(lost.Unit.UnitId)!;
+        Assert.Equal((UnitState.Assigned, again.AttemptId), (unit.State, unit.AttemptId));
+        // The new attempt's end completes it; its copy of the result is a duplicate.
+        second.Send(Manager, new UnitDone(again.Unit.UnitId, again.AttemptId, "n2/cpu", 1, [Result(again, jobId, "n2/cpu")]));
+        second.ExpectMsg<UnitDoneStored>();
+        Assert.Equal(SweepState.Done, ExpectEvent<SweepEnded>().State);
+        Assert.Equal("n1/cpu", Store.GetJob(jobId)!.Device);
+    }
+
+    [Fact]
     public void A_result_naming_a_blob_the_store_lacks_is_not_acknowledged()
     {
         JoinNode("n1", "cpu");

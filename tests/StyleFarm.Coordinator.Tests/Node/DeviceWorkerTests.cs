@@ -55,7 +55,7 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_real_unit_reports_progress_then_each_result_after_its_blobs_until_stored_then_finishes_and_asks_again()
+    public void A_real_unit_reports_progress_then_each_result_after_its_blobs_until_stored_then_ends_with_the_rest_and_asks_again()
     {
         var worker = StartWorker(context => new RealUnitRunner(context));
         var unit = NodeUnits.Demo(_coordinator, aSteps: [2, 4], bSteps: [3], saveEvery: 3);
@@ -65,8 +65,10 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
         var announced = new List<object>();
         var results = new Dictionary<string, JobResult>();
         var resent = new HashSet<string>();
-        // Leave every result unanswered once, to see it sent again; then store it.
-        while (resent.Count < unit.Jobs.Count())
+        UnitDone? done = null;
+        // Leave every result sent on its own unanswered once, to see it sent again; then store it. The jobs that end
+        // with the unit (a@4) come in its UnitDone, with any result not stored yet.
+        while (done is null)
         {
             var message = Coordinator.ReceiveOne(Patience) ?? throw new TimeoutException("the worker went quiet");
             switch (message)
@@ -94,15 +96,31 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
                     resent.Add(result.JobId);
                     Coordinator.Send(Coordinator.LastSender, new ResultStored(result.UnitId, result.AttemptId, result.JobId));
                     break;
+                case UnitDone unitDone:
+                    done = unitDone;
+                    break;
                 default:
                     Assert.Fail($"unexpected {message}");
                     break;
             }
         }
-        var finished = Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience);
-        Assert.Equal(("unit-1", "attempt-1", "node-a/cpu"), (finished.UnitId, finished.AttemptId, finished.DeviceId));
-        Assert.True(finished.EngineSeconds > 0);
-        Coordinator.ExpectMsg<RequestWork>(Patience);
+        Assert.Equal(("unit-1", "attempt-1", "node-a/cpu"), (done.UnitId, done.AttemptId, done.DeviceId));
+        Assert.True(done.EngineSeconds > 0);
+        var a4 = unit.Variants.Single(v => v.VariantId == "a").Jobs.Single(j => j.Steps == 4).JobId;
+        Assert.Contains(a4, done.Results.Select(r => r.JobId));
+        Assert.DoesNotContain(a4, resent);
+        foreach (var result in done.Results)
+        {
+            // Every result not stored yet, and nothing stored already.
+            Assert.DoesNotContain(result.JobId, resent);
+            if (results.TryGetValue(result.JobId, out var sent))
+                Assert.Equal(sent, result);
+            Assert.True(_coordinator.Uploaded.ContainsKey(result.ImageBlob));
+            Assert.True(_coordinator.Uploaded.ContainsKey(result.TraceBlob));
+            results[result.JobId] = result;
+        }
+        // The device asks for its next unit without waiting for the UnitDone to be stored.
+        Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
 
         Assert.Equal(unit.Jobs.Select(j => j.JobId).Order(), results.Keys.Order());
         foreach (var job in unit.Jobs)
@@ -223,11 +241,14 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
         runner.Release();
-        var result = Coordinator.ExpectMsg<JobResult>(Patience);
-        Coordinator.Reply(new ResultStored(result.UnitId, result.AttemptId, result.JobId));
-        Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience);
+        var done = Coordinator.ExpectMsg<UnitDone>(Patience);
+        Assert.Single(done.Results);
+        // Drained only once the unit's end is stored: a node must not leave with its results in flight.
+        ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Coordinator.Reply(new UnitDoneStored(done.UnitId, done.AttemptId));
         Assert.Equal("node-a/cpu", ExpectMsg<DeviceDrained>(Patience).DeviceId);
-        Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        // Nothing but repeats of that UnitDone sent before it was answered; no request for work.
+        Assert.All(Coordinator.ReceiveWhile(TimeSpan.FromMilliseconds(400), m => m), m => Assert.IsType<UnitDone>(m));
     }
 
     [Fact]
@@ -238,11 +259,10 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
         {
             var chunksBefore = _coordinator.ChunkRequestsServed;
             Assign(NodeUnits.Opaque(_coordinator, $"unit-{i}"), attemptId: $"attempt-{i}");
-            var result = Coordinator.ExpectMsg<JobResult>(Patience);
-            Assert.Equal(NoOpUnitRunner.Png, _coordinator.Uploaded[result.ImageBlob]);
-            Coordinator.Reply(new ResultStored(result.UnitId, result.AttemptId, result.JobId));
-            // (A slow test may see the result once more before UnitFinished: it is repeated until stored.)
-            Assert.Equal($"unit-{i}", Coordinator.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience).UnitId);
+            var done = Coordinator.ExpectMsg<UnitDone>(Patience);
+            Assert.Equal($"unit-{i}", done.UnitId);
+            Assert.Equal(NoOpUnitRunner.Png, _coordinator.Uploaded[Assert.Single(done.Results).ImageBlob]);
+            Coordinator.Reply(new UnitDoneStored(done.UnitId, done.AttemptId));
             if (i == 2)
             {
                 Assert.Equal(chunksBefore, _coordinator.ChunkRequestsServed);
@@ -250,6 +270,30 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
             }
         }
         Coordinator.ExpectMsg<RequestWork>(Patience);
+    }
+
+    [Fact]
+    public void A_unit_end_is_repeated_until_stored_while_the_device_runs_its_next_unit()
+    {
+        StartWorker(_ => new NoOpUnitRunner());
+        var first = NodeUnits.Opaque(_coordinator, "unit-1");
+        Assign(first, attemptId: "attempt-1");
+        var done = Coordinator.ExpectMsg<UnitDone>(Patience);
+        Assert.Equal(first.Jobs.Single().JobId, Assert.Single(done.Results).JobId);
+        var worker = Coordinator.LastSender;
+
+        // Unanswered, the first unit's end does not hold the device: it takes and runs the next unit meanwhile.
+        Assign(NodeUnits.Opaque(_coordinator, "unit-2"), attemptId: "attempt-2");
+        var second = Coordinator.FishForMessage<UnitDone>(m => m is UnitDone { UnitId: "unit-2" }, Patience);
+        Coordinator.Send(worker, new UnitDoneStored(second.UnitId, second.AttemptId));
+        Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
+        var repeated = Coordinator.FishForMessage<UnitDone>(m => m is UnitDone { UnitId: "unit-1" }, Patience);
+        Assert.Equal(done.AttemptId, repeated.AttemptId);
+        Assert.Equal(Assert.Single(done.Results), Assert.Single(repeated.Results));
+        Coordinator.Send(worker, new UnitDoneStored(done.UnitId, done.AttemptId));
+
+        // Once stored, it is not sent again (the device now waits for its next unit).
+        Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(900));
     }
 
     private static string BlobHashOf(byte[] bytes) => Messages.Blobs.BlobHash.Of(bytes);

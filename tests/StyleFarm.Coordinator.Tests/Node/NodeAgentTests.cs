@@ -113,10 +113,9 @@ public sealed class NodeAgentTests(ITestOutputHelper output)
         coordinator.Probe.Send(agent, new DrainNode("n1", Now: false));
         coordinator.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // the unit runs on
         runner.Release();
-        var result = coordinator.Probe.ExpectMsg<JobResult>(Patience);
-        coordinator.Probe.Reply(new ResultStored(result.UnitId, result.AttemptId, result.JobId));
-        coordinator.Probe.FishForMessage<UnitFinished>(m => m is UnitFinished, Patience);
-        Assert.Equal("n1", coordinator.Probe.ExpectMsg<NodeDrained>(Patience).NodeId);
+        var done = coordinator.Probe.ExpectMsg<UnitDone>(Patience);
+        coordinator.Probe.Reply(new UnitDoneStored(done.UnitId, done.AttemptId));
+        Assert.Equal("n1", coordinator.Probe.FishForMessage<NodeDrained>(m => m is NodeDrained, Patience).NodeId);
 
         await node.System.WhenTerminated.WaitAsync(Patience);
         Assert.IsType<NodeDrainedReason>(CoordinatedShutdown.Get(node.System).ShutdownReason);

@@ -8,12 +8,20 @@ namespace StyleFarm.Coordinator.Farm.SweepManager;
 /// to do once they are durable, and committed together in one <see cref="FarmStore.Batch(Action)"/> on a pool
 /// thread (a commit is an fsync of milliseconds; the actor keeps handling messages meanwhile). One batch is in
 /// flight at a time, and batches commit in the order their writes were queued, so a later write sees the effect of
-/// an earlier one. Not thread-safe: the owning actor calls everything but the writes themselves.
+/// an earlier one. Each committed batch is handed to <c>deliver</c> (the actor's mailbox), in commit order.
+/// <para>The first write after a quiet spell waits for <see cref="Start"/> (the actor calls it behind its mailbox,
+/// so that the messages already there join the batch). Once committing, the commit thread goes straight on with
+/// whatever queued meanwhile instead of waiting for the actor to come round to it: under load the store never
+/// idles, and batches grow with the load.</para>
+/// The queue is shared with the commit thread under a lock; the writes themselves run only on the commit thread.
 /// </summary>
-internal sealed class GroupCommit(FarmStore store)
+internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
 {
+    private readonly Lock _gate = new();
     private List<PendingWrite> _queued = [];
     private Task? _inFlight;
+    private bool _running;
+    private bool _closed;
 
     /// <summary>A write runs on the commit thread: it may use only the store and what it captured, never actor state.</summary>
     internal sealed record PendingWrite(Func<FarmStore, object?> Write, Action<object?, Exception?> Then);
@@ -34,44 +42,87 @@ internal sealed class GroupCommit(FarmStore store)
         public int Count => Writes.Count;
     }
 
-    public bool IsCommitting => _inFlight is not null;
-
-    public int QueuedCount => _queued.Count;
-
     /// <summary>
     /// Queues a write. <paramref name="then"/> runs on the actor's thread after the commit, with the write's result
-    /// or the exception it threw (a failed write is rolled back alone; the rest of the batch still commits).
+    /// or the exception it threw (a failed write is rolled back alone; the rest of the batch still commits). True
+    /// when no commit is under way to take it: the caller must see that <see cref="Start"/> is called.
     /// </summary>
-    public void Add(Func<FarmStore, object?> write, Action<object?, Exception?> then) => _queued.Add(new PendingWrite(write, then));
-
-    /// <summary>Starts committing what is queued, unless a batch is in flight or nothing is queued; the task completes with the batch.</summary>
-    public Task<Committed>? Start()
+    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then)
     {
-        if (_inFlight is not null || _queued.Count == 0) return null;
-        List<PendingWrite> batch = _queued;
-        _queued = [];
-        Task<Committed> commit = Task.Run(() => Commit(batch));
-        _inFlight = commit;
-        return commit;
+        lock (_gate)
+        {
+            _queued.Add(new PendingWrite(write, then));
+            return !_running;
+        }
     }
 
-    /// <summary>Runs every write's continuation in order; call on the actor's thread when the batch's task completed.</summary>
-    public void Finish(Committed batch)
+    /// <summary>Starts committing what is queued, unless a commit is under way (it takes the queue) or nothing is queued.</summary>
+    public void Start()
     {
-        _inFlight = null;
+        lock (_gate)
+        {
+            if (_running || _closed || _queued.Count == 0) return;
+            _running = true;
+            _inFlight = Task.Run(CommitWhileQueued);
+        }
+    }
+
+    /// <summary>Runs every write's continuation in order; call on the actor's thread for each delivered batch.</summary>
+    public static void Finish(Committed batch)
+    {
         for (int i = 0; i < batch.Count; i++) batch.Writes[i].Then(batch.Results[i], batch.Errors[i]);
     }
 
-    /// <summary>Waits (bounded) for the batch in flight, so the store is not closed under it.</summary>
-    public void WaitForInFlight(TimeSpan timeout)
+    /// <summary>Stops taking batches and waits (bounded) for the one in flight, so the store is not closed under it.</summary>
+    public void Close(TimeSpan timeout)
     {
+        Task? inFlight;
+        lock (_gate)
+        {
+            _closed = true;
+            inFlight = _inFlight;
+        }
         try
         {
-            _inFlight?.Wait(timeout);
+            inFlight?.Wait(timeout);
         }
         catch (AggregateException)
         {
             // The actor is stopping; its supervisor has seen (or will see) the failure.
+        }
+    }
+
+    private void CommitWhileQueued()
+    {
+        while (true)
+        {
+            List<PendingWrite> batch;
+            lock (_gate)
+            {
+                if (_queued.Count == 0 || _closed)
+                {
+                    _running = false;
+                    return;
+                }
+                batch = _queued;
+                _queued = [];
+            }
+            try
+            {
+                deliver(Commit(batch));
+            }
+            catch (Exception e)
+            {
+                // The commit itself failed (disk full, I/O error): nothing of the batch is stored. The actor restarts
+                // from what is; nothing more is committed for this incarnation.
+                lock (_gate)
+                {
+                    _closed = true;
+                    _running = false;
+                }
+                deliver(new Status.Failure(e));
+                return;
+            }
         }
     }
 

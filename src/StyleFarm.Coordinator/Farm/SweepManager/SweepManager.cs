@@ -20,7 +20,8 @@ namespace StyleFarm.Coordinator.Farm.SweepManager;
 /// requeues the units of devices and nodes that are lost, and answers the clients' sweep and node commands.
 /// <para>Every state change is written to the <see cref="FarmStore"/> before anything that depends on it is sent:
 /// changes are queued in a <see cref="GroupCommit"/> and committed together, one fsync for a whole mailbox of
-/// messages, with the replies sent after the commit. The in-memory policy changes at once, so the next message
+/// messages (under load, for everything that queued while the previous batch committed), with the replies sent
+/// after the commit. The in-memory policy changes at once, so the next message
 /// already sees the new state.</para>
 /// <para>Blob messages are forwarded to its child <see cref="BlobStoreActor"/>, which answers the worker directly.</para>
 /// </summary>
@@ -49,7 +50,8 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         _blobs = blobs;
         _settings = settings;
         _policy = new SchedulingPolicy(planner, settings.SplitUnitsToFit);
-        _commit = new GroupCommit(store);
+        IActorRef self = Self;
+        _commit = new GroupCommit(store, message => self.Tell(message));
         _fingerprint = StyleFarmClusterSetup.SettingsFingerprint(Context.System);
 
         // Nodes and devices
@@ -71,6 +73,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         Receive<UnitCheckpointed>(OnUnitCheckpointed);
         Receive<JobResult>(OnJobResult);
         Receive<UnitFinished>(OnUnitFinished);
+        Receive<UnitDone>(OnUnitDone);
         Receive<UnitFailed>(OnUnitFailed);
         Receive<HandBackUnit>(OnHandBack);
 
@@ -125,7 +128,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         if (_settings.WatchClusterMembership) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         // Queued writes were never acknowledged, so dropping them loses nothing anyone was told; the batch in
         // flight must finish before the store may close.
-        _commit.WaitForInFlight(TimeSpan.FromSeconds(10));
+        _commit.Close(TimeSpan.FromSeconds(10));
     }
 
     // ---- startup ----
@@ -438,6 +441,48 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         });
     }
 
+    /// <summary>
+    /// A unit's results and its end in one message: recorded and completed in one write, answered once durable. The
+    /// device asked for its next unit right behind it, so that assignment usually joins the same commit.
+    /// </summary>
+    private void OnUnitDone(UnitDone m)
+    {
+        JobResult[] results = m.Results ?? [];
+        foreach (JobResult result in results)
+            if (!HasBlob(result.ImageBlob, result) || !HasBlob(result.TraceBlob, result)) return; // the worker repeats it
+        IActorRef replyTo = Sender;
+        HeldUnit? held = Current(m.UnitId, m.AttemptId, m);
+        if (held is not null)
+        {
+            EndHold(held);
+            _policy.Completed(held.UnitId);
+            _units.Forget(held.UnitId);
+        }
+        bool complete = held is not null;
+        Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), (result, error) =>
+        {
+            if (error is not null)
+            {
+                _log.Error(error, "Could not record the end of unit {0}; the worker will send it again", m.UnitId);
+                return;
+            }
+            var done = (UnitDoneOutcome)result!;
+            replyTo.Tell(new UnitDoneStored(m.UnitId, m.AttemptId));
+            FarmDevice? device = _farm.Device(m.DeviceId);
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (done.Outcomes[i] == RecordOutcome.UnknownJob) _log.Warning("Result for unknown job {0} (unit {1}) ignored", results[i].JobId, m.UnitId);
+                if (done.Outcomes[i] != RecordOutcome.Recorded) continue;
+                if (device is not null) device.JobsDone++;
+                Publish(new JobRecorded(done.SweepId ?? "", results[i].JobId, m.DeviceId));
+            }
+            if (device is not null) _farm.Changed(device.NodeId);
+            if (held is null) return;
+            Publish(new UnitCompleted(held.SweepId, held.UnitId, held.DeviceId)); // for the Dashboard
+            SettleIfEnded(held.SweepId, done.Change);
+        });
+    }
+
     private void OnUnitFailed(UnitFailed m)
     {
         if (Current(m.UnitId, m.AttemptId, m) is not { } held) return;
@@ -688,8 +733,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     /// <summary>Queues a store write; <paramref name="then"/> runs on this actor after it committed.</summary>
     private void Persist(Func<FarmStore, object?> write, Action<object?, Exception?>? then = null)
     {
-        _commit.Add(write, then ?? LogFailure);
-        if (_flushScheduled || _commit.IsCommitting) return;
+        if (!_commit.Add(write, then ?? LogFailure) || _flushScheduled) return;
         _flushScheduled = true;
         // Behind whatever is in the mailbox now: those messages join this batch.
         Self.Tell(FlushWrites.Instance);
@@ -703,18 +747,13 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     private void StartCommit()
     {
         _flushScheduled = false;
-        _commit.Start()?.PipeTo(Self);
+        _commit.Start();
     }
 
     private void OnCommitted(GroupCommit.Committed batch)
     {
-        _commit.Finish(batch);
+        GroupCommit.Finish(batch);
         PublishNodeChanges();
-        if (_commit.QueuedCount > 0 && !_flushScheduled)
-        {
-            _flushScheduled = true;
-            Self.Tell(FlushWrites.Instance);
-        }
     }
 
     private void NotifyWaiting()
