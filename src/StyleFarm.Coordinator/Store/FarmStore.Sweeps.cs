@@ -16,12 +16,14 @@ public sealed partial class FarmStore
     /// </summary>
     public SweepRecord CreateSweep(NewSweep sweep)
     {
-        CheckNewSweep(sweep);
+        // A job id is a SHA-256 of the settings, recomputed on every read of JobId: take each once.
+        string[] jobIds = sweep.Jobs.Select(j => j.Settings.JobId).ToArray();
+        CheckNewSweep(sweep, jobIds);
         return Write(() =>
         {
             long now = Now();
             InsertSweep(sweep, now);
-            InsertJobs(sweep, now);
+            InsertJobs(sweep, jobIds, now);
             InsertUnits(sweep.Id, sweep.Units, seqOf: i => i, failures: 0, now);
             SettleSweep(sweep.Id, now);
             return SweepOrNull(sweep.Id)!;
@@ -124,13 +126,13 @@ public sealed partial class FarmStore
         return settled;
     }
 
-    private static void CheckNewSweep(NewSweep sweep)
+    private static void CheckNewSweep(NewSweep sweep, IReadOnlyList<string> jobIds)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sweep.Id);
         ArgumentException.ThrowIfNullOrWhiteSpace(sweep.Name);
         ArgumentOutOfRangeException.ThrowIfNegative(sweep.Retries);
         if (sweep.Jobs.Count == 0) throw new ArgumentException($"Sweep '{sweep.Id}' has no jobs.", nameof(sweep));
-        CheckUnits(sweep.Id, sweep.Jobs.Select(j => j.Settings.JobId), sweep.Units);
+        CheckUnits(sweep.Id, jobIds, sweep.Units);
     }
 
     /// <summary>Clear errors for what the schema would also refuse, before anything is written.</summary>
@@ -158,7 +160,7 @@ public sealed partial class FarmStore
         ("$id", sweep.Id), ("$name", sweep.Name), ("$file", sweep.FileText), ("$priority", sweep.Priority),
         ("$retries", sweep.Retries), ("$now", now));
 
-    private void InsertJobs(NewSweep sweep, long now)
+    private void InsertJobs(NewSweep sweep, IReadOnlyList<string> jobIds, long now)
     {
         // A job that failed or was cancelled before gets another chance; a done one keeps its result.
         SqliteCommand job = Command("""
@@ -174,7 +176,7 @@ public sealed partial class FarmStore
         for (int i = 0; i < sweep.Jobs.Count; i++)
         {
             NewSweepJob entry = sweep.Jobs[i];
-            string id = entry.Settings.JobId;
+            string id = jobIds[i];
             job.Parameters["$id"].Value = id;
             job.Parameters["$settings"].Value = StoreJson.Write(entry.Settings);
             job.ExecuteNonQuery();

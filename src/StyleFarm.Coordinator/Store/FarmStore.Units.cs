@@ -54,19 +54,20 @@ public sealed partial class FarmStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(attemptId);
         long now = Now();
-        int changed = Execute("""
+        // RETURNING hands back the sweep, so the next two statements need not look the unit up again.
+        string? sweepId = Scalar<string>("""
             UPDATE units SET state = 'assigned', attempt_id = $attempt, node = $node, device = $device,
                              attempts = attempts + 1, updated_at = $now
             WHERE id = $unit AND state = 'queued'
               AND (SELECT state FROM sweeps WHERE id = units.sweep_id) IN ('queued', 'running')
+            RETURNING sweep_id
             """, ("$unit", unitId), ("$attempt", attemptId), ("$node", node), ("$device", device), ("$now", now));
-        if (changed == 0) return null;
+        if (sweepId is null) return null;
         Execute("""
             INSERT INTO attempts (id, unit_id, sweep_id, node, device, started_at)
-            SELECT $attempt, id, sweep_id, $node, $device, $now FROM units WHERE id = $unit
-            """, ("$unit", unitId), ("$attempt", attemptId), ("$node", node), ("$device", device), ("$now", now));
-        Execute("UPDATE sweeps SET state = 'running' WHERE id = (SELECT sweep_id FROM units WHERE id = $unit) AND state = 'queued'",
-            ("$unit", unitId));
+            VALUES ($attempt, $unit, $sweep, $node, $device, $now)
+            """, ("$attempt", attemptId), ("$unit", unitId), ("$sweep", sweepId), ("$node", node), ("$device", device), ("$now", now));
+        Execute("UPDATE sweeps SET state = 'running' WHERE id = $sweep AND state = 'queued'", ("$sweep", sweepId));
         return attemptId;
     });
 

@@ -8,7 +8,7 @@ namespace StyleFarm.Coordinator.Store;
 /// </summary>
 internal static class StoreSchema
 {
-    private static readonly string[] Migrations = [V1];
+    private static readonly string[] Migrations = [V1, V2];
 
     public static int Latest => Migrations.Length;
 
@@ -138,5 +138,15 @@ internal static class StoreSchema
             blob   TEXT NOT NULL,
             PRIMARY KEY (job_id, step)
         ) WITHOUT ROWID;
+        """;
+
+    /// <summary>
+    /// Drops two indexes that every unit's writes kept up to date but no per-unit statement reads: jobs_state (each
+    /// job's queued, running and done moved its entry; only startup recovery filters jobs by state alone, once) and
+    /// attempts_open (attempts_unit finds a unit's few attempts just as well).
+    /// </summary>
+    private const string V2 = """
+        DROP INDEX IF EXISTS jobs_state;
+        DROP INDEX IF EXISTS attempts_open;
         """;
 }

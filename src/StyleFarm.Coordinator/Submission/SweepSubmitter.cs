@@ -18,10 +18,12 @@ public sealed class SweepSubmitter(FarmStore store, BlobStore blobs, FusionPlann
     public SubmittedSweep Submit(ExpandedSweep sweep, string fileText)
     {
         StoreInputs(sweep);
-        var completed = store.FindCompletedJobs(sweep.Jobs.Select(j => j.Settings.JobId));
+        // A job id is a SHA-256 of the settings, computed on every read of JobId: take each once.
+        string[] jobIds = sweep.Jobs.Select(j => j.Settings.JobId).ToArray();
+        var completed = store.FindCompletedJobs(jobIds);
         string sweepId = FarmStore.NewSweepId();
         IReadOnlyList<WorkUnit> units = planner.Plan(sweepId, sweep.Priority,
-            sweep.Jobs.Select(j => j.Settings).Where(s => !completed.ContainsKey(s.JobId)), deviceFreeBytes);
+            sweep.Jobs.Where((_, i) => !completed.ContainsKey(jobIds[i])).Select(j => j.Settings), deviceFreeBytes);
 
         SweepRecord record = store.CreateSweep(new NewSweep(sweepId, sweep.Name, fileText, sweep.Priority, sweep.Retries,
             sweep.Jobs.Select(j => new NewSweepJob(j.Settings, j.SweptValues)).ToArray(), units));
