@@ -83,27 +83,25 @@ public sealed partial class FarmStore
 
     private RecordOutcome RecordResultRow(JobResult result)
     {
+        int changed = Execute("""
+            UPDATE jobs SET state = 'done', result_blob = $image, trace_blob = $trace, final_losses = $losses,
+                node = COALESCE((SELECT node FROM attempts WHERE id = $attempt), $node),
+                device = $device, started_at = $started, finished_at = $finished,
+                engine_seconds = $engine, batch_size = $batch, failure_reason = NULL
+            WHERE id = $id AND state <> 'done'
+            """, ("$id", result.JobId), ("$image", result.ImageBlob), ("$trace", result.TraceBlob),
+            ("$losses", StoreJson.Write(result.FinalLosses)), ("$attempt", result.AttemptId), ("$node", NodeOfDevice(result.DeviceId)), ("$device", result.DeviceId),
+            ("$started", result.Timings.StartedAt.ToUnixTimeMilliseconds()),
+            ("$finished", result.Timings.FinishedAt.ToUnixTimeMilliseconds()),
+            ("$engine", result.Timings.EngineSeconds), ("$batch", result.Timings.BatchSize));
+        if (changed == 1)
         {
-            int changed = Execute("""
-                UPDATE jobs SET state = 'done', result_blob = $image, trace_blob = $trace, final_losses = $losses,
-                    node = COALESCE((SELECT node FROM attempts WHERE id = $attempt), $node),
-                    device = $device, started_at = $started, finished_at = $finished,
-                    engine_seconds = $engine, batch_size = $batch, failure_reason = NULL
-                WHERE id = $id AND state <> 'done'
-                """, ("$id", result.JobId), ("$image", result.ImageBlob), ("$trace", result.TraceBlob),
-                ("$losses", StoreJson.Write(result.FinalLosses)), ("$attempt", result.AttemptId), ("$node", NodeOfDevice(result.DeviceId)), ("$device", result.DeviceId),
-                ("$started", result.Timings.StartedAt.ToUnixTimeMilliseconds()),
-                ("$finished", result.Timings.FinishedAt.ToUnixTimeMilliseconds()),
-                ("$engine", result.Timings.EngineSeconds), ("$batch", result.Timings.BatchSize));
-            if (changed == 1)
-            {
-                SettleFailedSweepsOf(result.JobId, Now());
-                return RecordOutcome.Recorded;
-            }
-            return Scalar<long>("SELECT COUNT(*) FROM jobs WHERE id = $id", ("$id", result.JobId)) == 1
-                ? RecordOutcome.Duplicate
-                : RecordOutcome.UnknownJob;
+            SettleFailedSweepsOf(result.JobId, Now());
+            return RecordOutcome.Recorded;
         }
+        return Scalar<long>("SELECT COUNT(*) FROM jobs WHERE id = $id", ("$id", result.JobId)) == 1
+            ? RecordOutcome.Duplicate
+            : RecordOutcome.UnknownJob;
     }
 
     /// <summary>

@@ -41,6 +41,39 @@ public sealed class FarmStoreJobTests : IDisposable
     }
 
     [Fact]
+    public void A_unit_end_records_its_results_and_completes_the_unit_in_one_write()
+    {
+        JobSettings[] jobs = Farm.Jobs(1, 2);
+        _store.CreateSweep(Farm.Sweep("s1", jobs, perUnit: 2));
+        string attempt = _store.AssignUnit("s1-u0", "node-a", "node-a/cpu")!;
+        _store.RecordJobResult(Farm.Result("s1-u0", attempt, jobs[0].JobId));
+
+        UnitDoneOutcome outcome = _store.RecordUnitDone("s1-u0", attempt,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId), Farm.Result("s1-u0", attempt, jobs[1].JobId)], complete: true);
+
+        Assert.Equal([RecordOutcome.Duplicate, RecordOutcome.Recorded], outcome.Outcomes);
+        Assert.Equal("s1", outcome.SweepId);
+        Assert.Equal(new UnitChange(UnitState.Done, SweepState.Done), outcome.Change);
+        Assert.All(jobs, j => Assert.Equal(JobState.Done, _store.GetJob(j.JobId)!.State));
+        Assert.Equal(UnitState.Done, _store.GetUnit("s1-u0")!.State);
+    }
+
+    [Fact]
+    public void A_unit_end_with_a_malformed_result_stores_nothing_of_it()
+    {
+        JobSettings[] jobs = Farm.Jobs(1, 2);
+        _store.CreateSweep(Farm.Sweep("s1", jobs, perUnit: 2));
+        string attempt = _store.AssignUnit("s1-u0", "node-a", "node-a/cpu")!;
+        JobResult bad = Farm.Result("s1-u0", attempt, jobs[1].JobId) with { TraceBlob = "../not-a-hash" };
+
+        Assert.ThrowsAny<ArgumentException>(() => _store.RecordUnitDone("s1-u0", attempt,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId), bad], complete: true));
+
+        Assert.All(jobs, j => Assert.NotEqual(JobState.Done, _store.GetJob(j.JobId)!.State));
+        Assert.Equal(UnitState.Assigned, _store.GetUnit("s1-u0")!.State);
+    }
+
+    [Fact]
     public void A_result_keeps_its_losses_timings_and_device()
     {
         JobSettings job = Farm.Job(1);
