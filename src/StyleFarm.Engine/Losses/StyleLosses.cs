@@ -76,7 +76,7 @@ public static class StyleLosses
     public static Tensor TotalVariation(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var tv = MeanPerImage(VerticalSteps(images).square()) + MeanPerImage(HorizontalSteps(images).square());
+        var tv = MeanPerImage(Steps(images, Rows).square()) + MeanPerImage(Steps(images, Columns).square());
         return tv.MoveToOuterDisposeScope();
     }
 
@@ -88,36 +88,27 @@ public static class StyleLosses
     {
         using var scope = NewDisposeScope();
         using var noGraph = no_grad();
-        long h = images.shape[2], w = images.shape[3];
-        var down = VerticalSteps(images);
-        var right = HorizontalSteps(images);
-        var loss = MeanPerImage(down.square()) + MeanPerImage(right.square());
         var gradient = zeros_like(images);
-        if (h > 1)
+        var loss = zeros_like(scale);
+        foreach (long dim in new[] { Rows, Columns })
         {
-            var pull = down.mul_(PerImage(scale.mul(2.0 / PerImageCount(down)), 4));
-            gradient.narrow(2, 1, h - 1).add_(pull);
-            gradient.narrow(2, 0, h - 1).sub_(pull);
-        }
-        if (w > 1)
-        {
-            var pull = right.mul_(PerImage(scale.mul(2.0 / PerImageCount(right)), 4));
-            gradient.narrow(3, 1, w - 1).add_(pull);
-            gradient.narrow(3, 0, w - 1).sub_(pull);
+            var steps = Steps(images, dim);
+            loss.add_(MeanPerImage(steps.square()));
+            var pull = steps.mul_(PerImage(scale.mul(2.0 / PerImageCount(steps)), 4));
+            long count = images.shape[dim] - 1;
+            gradient.narrow(dim, 1, count).add_(pull);
+            gradient.narrow(dim, 0, count).sub_(pull);
         }
         return new LossAndGradient(loss.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
     }
 
-    private static Tensor VerticalSteps(Tensor images)
-    {
-        long h = images.shape[2];
-        return images.narrow(2, 1, h - 1) - images.narrow(2, 0, h - 1);
-    }
+    private const long Rows = 2, Columns = 3;
 
-    private static Tensor HorizontalSteps(Tensor images)
+    /// <summary>Differences of neighbours along <paramref name="dim"/> (rows or columns) of [N,C,H,W] images.</summary>
+    private static Tensor Steps(Tensor images, long dim)
     {
-        long w = images.shape[3];
-        return images.narrow(3, 1, w - 1) - images.narrow(3, 0, w - 1);
+        long count = images.shape[dim] - 1;
+        return images.narrow(dim, 1, count) - images.narrow(dim, 0, count);
     }
 
     private static Tensor SquaredError(Tensor input, Tensor target, LossForm form)
