@@ -95,6 +95,46 @@ public sealed class SweepManagerTests : FarmTestKit
         Assert.Empty(agent.ExpectMsg<FarmNodes>().Nodes);
     }
 
+    [Fact]
+    public void A_unit_goes_out_without_waiting_for_its_assignment_to_commit_and_the_store_has_it_after()
+    {
+        JoinNode("n1", "cpu");
+        var worker = Worker("n1/cpu");
+        Submit(ThreeUnits);
+        using var commitsHeld = new ManualResetEventSlim(false);
+        Store.BeforeCommit = () => commitsHeld.Wait(TimeSpan.FromSeconds(10));
+        try
+        {
+            worker.Send(Manager, new RequestWork("n1/cpu", 0));
+            AssignUnit assign = worker.ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3)); // while no commit can finish
+
+            commitsHeld.Set();
+            AwaitStore(() => Store.GetUnit(assign.Unit.UnitId) is { State: UnitState.Assigned } u && u.AttemptId == assign.AttemptId,
+                "the assignment stored under the attempt that went out");
+        }
+        finally
+        {
+            commitsHeld.Set();
+            Store.BeforeCommit = null;
+        }
+    }
+
+    [Fact]
+    public void A_unit_the_store_refuses_to_hand_out_is_cancelled_at_the_device_and_not_handed_out_again()
+    {
+        JoinNode("n1", "cpu");
+        var worker = Worker("n1/cpu");
+        SubmittedSweep sweep = Submit("style_weight: [1]");
+        // Behind the manager's back the store no longer has the unit queued (as after a bug or a manual edit).
+        string unitId = sweep.Units.Single().UnitId;
+        Assert.NotNull(Store.AssignUnit(unitId, "elsewhere", "elsewhere/cpu"));
+
+        AssignUnit assign = Take(worker, "n1/cpu");
+        worker.ExpectMsg<CancelUnit>(c => Assert.Equal((unitId, assign.AttemptId, false), (c.UnitId, c.AttemptId, c.HandBack)));
+
+        ExpectNoWork(worker, "n1/cpu");
+    }
+
     // ---- a unit's cycle ----
 
     [Fact]
@@ -142,7 +182,7 @@ public sealed class SweepManagerTests : FarmTestKit
     }
 
     [Fact]
-    public void A_UnitDone_records_its_results_and_completes_the_unit_in_one_commit_and_the_next_request_is_served()
+    public void A_UnitDone_records_its_results_and_completes_the_unit_in_one_commit_while_the_next_unit_goes_out_at_once()
     {
         JoinNode("n1", "cpu");
         var worker = Worker("n1/cpu");
@@ -160,14 +200,15 @@ public sealed class SweepManagerTests : FarmTestKit
             [Result(first, jobs[0].JobId, "n1/cpu"), Result(first, jobs[1].JobId, "n1/cpu")]));
         worker.Send(Manager, new RequestWork("n1/cpu", 0));
 
-        // The end is answered once durable: by then the unit is done with both results, each recorded once.
+        // The next unit needs no commit to go out; the end is answered once durable: by then the unit is done with
+        // both results, each recorded once.
+        AssignUnit second = worker.ExpectMsg<AssignUnit>();
+        Assert.NotEqual(first.Unit.UnitId, second.Unit.UnitId);
         worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal((first.Unit.UnitId, first.AttemptId), (d.UnitId, d.AttemptId)));
         Assert.Equal(UnitState.Done, Store.GetUnit(first.Unit.UnitId)!.State);
         Assert.All(jobs, j => Assert.Equal(JobState.Done, Store.GetJob(j.JobId)!.State));
         Assert.Equal(jobs.Select(j => j.JobId).Order(), new[] { recorded.ExpectMsg<JobRecorded>().JobId, recorded.ExpectMsg<JobRecorded>().JobId }.Order());
         recorded.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        AssignUnit second = worker.ExpectMsg<AssignUnit>();
-        Assert.NotEqual(first.Unit.UnitId, second.Unit.UnitId);
 
         // A repeated UnitDone (its answer was lost) is answered again and changes nothing.
         worker.Send(Manager, new UnitDone(first.Unit.UnitId, first.AttemptId, "n1/cpu", 1.5, [Result(first, jobs[1].JobId, "n1/cpu")]));

@@ -246,7 +246,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             {
                 Requeue(held, $"node {node.NodeId} became unreachable");
                 // Should the node come back, its worker drops the unit, which by then runs elsewhere.
-                if (held.Sent) held.Worker.Tell(new CancelUnit(held.UnitId, held.AttemptId, HandBack: false, "the unit was reassigned: this node was unreachable"));
+                held.Worker.Tell(new CancelUnit(held.UnitId, held.AttemptId, HandBack: false, "the unit was reassigned: this node was unreachable"));
             }
         }
         PublishNodeChanges();
@@ -309,7 +309,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         }
         if (m.FreeMemoryBytes > 0) device.FreeMemoryBytes = m.FreeMemoryBytes;
         // A device asking while it holds a unit has dropped it (a restarted worker): requeue it first.
-        if (_units.HeldByDevice(device.DeviceId) is { Sent: true } dropped) Requeue(dropped, "the device asked for work while holding it");
+        if (_units.HeldByDevice(device.DeviceId) is { } dropped) Requeue(dropped, "the device asked for work while holding it");
 
         Assignment? assignment = _policy.Next(new WorkRequest(node.NodeId, device.DeviceId, m.FreeMemoryBytes > 0 ? m.FreeMemoryBytes : null));
         if (assignment is null)
@@ -321,6 +321,11 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         Dispatch(assignment, node, device);
     }
 
+    /// <summary>
+    /// Sends the unit at once and stores the assignment in the next commit, ahead of any later report about it. It
+    /// need not be durable first: a coordinator that restarts requeues every unit it had handed out anyway, and a
+    /// result from an attempt the store never saw is still recorded by its job.
+    /// </summary>
     private void Dispatch(Assignment assignment, FarmNode node, FarmDevice device)
     {
         WorkUnit unit = assignment.Unit;
@@ -331,30 +336,21 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         device.Start(unit, held.Resume?.Step ?? 0, DateTimeOffset.UtcNow);
         _farm.Changed(node.NodeId);
         string nodeId = node.NodeId, deviceId = device.DeviceId;
+        held.Worker.Tell(new AssignUnit(attemptId, unit, held.Resume, _settings.CheckpointEverySteps), Self);
+        Publish(new UnitAssigned(unit.SweepId, unit.UnitId, deviceId, attemptId, unit.Jobs.Count()));
         Persist(store =>
         {
             if (split is not null && !store.SplitUnit(split.Original.UnitId, split.Parts)) return null;
             return store.AssignUnit(unit.UnitId, nodeId, deviceId, attemptId);
         }, (result, error) =>
         {
-            if (!_units.IsCurrent(held))
-            {
-                // Lost before it went out (device or node gone, sweep cancelled): the worker, if alive, asks again.
-                if (!device.Gone) held.Worker.Tell(WorkAvailable.Instance);
-                return;
-            }
-            if (result is not string)
-            {
-                _log.Error(error, "The store refused to hand out unit {0} of sweep {1}; it is dropped from the queue", unit.UnitId, unit.SweepId);
-                _units.Release(held);
-                _policy.Completed(unit.UnitId);
-                device.End(unit.UnitId);
-                held.Worker.Tell(WorkAvailable.Instance);
-                return;
-            }
-            held.Sent = true;
-            held.Worker.Tell(new AssignUnit(attemptId, unit, held.Resume, _settings.CheckpointEverySteps), Self);
-            Publish(new UnitAssigned(unit.SweepId, unit.UnitId, deviceId, attemptId, unit.Jobs.Count()));
+            if (result is string || !_units.IsCurrent(held)) return;
+            // The store had the unit in another state (it was not queued there, or its sweep stopped): the device
+            // drops it, and the queue forgets it rather than hand it out again.
+            _log.Error(error, "The store refused to hand out unit {0} of sweep {1}; it is dropped from the queue", unit.UnitId, unit.SweepId);
+            EndHold(held);
+            _policy.Completed(unit.UnitId);
+            held.Worker.Tell(new CancelUnit(unit.UnitId, attemptId, HandBack: false, "the farm's store refused the assignment"));
         });
     }
 
@@ -626,7 +622,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             }
             replyTo.Tell(new SweepControlAck(m.SweepId, "pause", true, null));
             // Running units checkpoint and come back with HandBackUnit; they wait in the queue until resumed.
-            foreach (HeldUnit held in _units.HeldOfSweep(m.SweepId).Where(h => h.Sent))
+            foreach (HeldUnit held in _units.HeldOfSweep(m.SweepId))
                 held.Worker.Tell(new CancelUnit(held.UnitId, held.AttemptId, HandBack: true, "paused"));
         });
     }
@@ -669,7 +665,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
                 return;
             }
             replyTo.Tell(new SweepControlAck(m.SweepId, "cancel", true, null));
-            foreach (HeldUnit held in stopped.Where(h => h.Sent))
+            foreach (HeldUnit held in stopped)
                 held.Worker.Tell(new CancelUnit(held.UnitId, held.AttemptId, HandBack: false, "cancelled"));
             EndSweep(m.SweepId, SweepState.Cancelled);
         });

@@ -15,9 +15,6 @@ internal sealed class HeldUnit(WorkUnit unit, string attemptId, string nodeId, s
     public IActorRef Worker { get; } = worker;
     public ResumePoint? Resume { get; set; } = resume;
 
-    /// <summary>The AssignUnit went out (after its commit); before that the worker does not know the attempt.</summary>
-    public bool Sent { get; set; }
-
     /// <summary>The first progress report came (the store marks the unit running once).</summary>
     public bool Started { get; set; }
 }
