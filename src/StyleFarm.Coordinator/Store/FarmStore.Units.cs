@@ -5,12 +5,13 @@ namespace StyleFarm.Coordinator.Store;
 
 public sealed partial class FarmStore
 {
+    // A unit that never failed has no failed attempt to look for (nearly every unit a sweep loads).
     private const string UnitSelect = """
         SELECT u.unit_json, u.state, u.attempt_id, u.node, u.device, u.checkpoint_blob, u.checkpoint_step,
                u.attempts, u.failures, u.failure_reason,
-               (SELECT json_group_array(node) FROM (
+               CASE WHEN u.failures = 0 THEN '[]' ELSE (SELECT json_group_array(node) FROM (
                     SELECT DISTINCT a.node FROM attempts a WHERE a.unit_id = u.id AND a.outcome = 'failed' ORDER BY a.node)
-               ) AS failed_on
+               ) END AS failed_on
         FROM units u
         """;
     private const string HeldBy = "state IN ('assigned', 'running') AND attempt_id = $attempt";
