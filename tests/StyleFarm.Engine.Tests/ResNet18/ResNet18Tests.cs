@@ -202,6 +202,44 @@ public sealed class ResNet18Tests(ResNet18Fixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public void TheWideStageRunsInNchwOnACpuAndGivesWhatChannelsLastGives()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        var image = torch.rand(1, 3, 64, 96);
+        var (nchwFeatures, nchwGradient) = FeaturesAndPixelGradient(image);
+        var network = fixture.Network;
+        var limit = network.NchwDeepStageMaxPositions;
+        network.NchwDeepStageMaxPositions = 0; // every stage channels-last
+        try
+        {
+            var (channelsLastFeatures, channelsLastGradient) = FeaturesAndPixelGradient(image);
+
+            Assert.True(nchwFeatures["layer4"].is_contiguous(), "layer4 (512 channels at 2×3) should run in NCHW");
+            Assert.True(ChannelsLast.IsChannelsLast(channelsLastFeatures["layer4"]), "with the limit at 0, layer4 should run channels-last");
+            Assert.True(ChannelsLast.IsChannelsLast(nchwFeatures["layer3"]), "the narrower stages stay channels-last");
+            foreach (var layer in AllLayers)
+            {
+                Assert.True(nchwFeatures[layer].allclose(channelsLastFeatures[layer], rtol: 1e-4, atol: 1e-3), $"{layer} differs between layouts");
+            }
+            Assert.True(nchwGradient.allclose(channelsLastGradient, rtol: 1e-3, atol: 1e-4), "the pixels' gradient differs between layouts");
+        }
+        finally
+        {
+            network.NchwDeepStageMaxPositions = limit;
+        }
+
+        (IReadOnlyDictionary<string, Tensor> Features, Tensor Gradient) FeaturesAndPixelGradient(Tensor rgb)
+        {
+            var x = rgb.detach().requires_grad_();
+            var features = fixture.Network.Extract(x, AllLayers);
+            var outputs = AllLayers.Select(l => features[l]).ToArray();
+            var gradient = torch.autograd.grad(outputs, [x], outputs.Select(o => torch.ones_like(o)).ToArray())[0];
+            return (features, gradient);
+        }
+    }
+
+    [Fact]
     public void ExtractReturnsExactlyTheRequestedLayersWithTheirStrides()
     {
         using var scope = torch.NewDisposeScope();

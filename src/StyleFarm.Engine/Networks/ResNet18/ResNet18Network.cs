@@ -30,8 +30,10 @@ public sealed class ResNet18Network : IFeatureNetwork
 
     private static readonly string[] Layers = [.. LayerNamesInOrder];
 
+
     private readonly ResNetLayout _layout;
     private Dictionary<string, Tensor> _weights;
+    private Dictionary<string, Tensor> _nchwWeights = new(StringComparer.Ordinal); // the wide stages' convolutions, on a CPU
     private Tensor _bgrMeans;
     private bool _disposed;
 
@@ -45,6 +47,7 @@ public sealed class ResNet18Network : IFeatureNetwork
         }
         _bgrMeans = torch.tensor(BgrMeans.ToArray(), [1, 3, 1, 1]).DetachFromDisposeScope();
         Device = torch.CPU;
+        _nchwWeights = NchwCopiesOfWideStages();
         LoadedFromCache = loadedFromCache;
         CacheFile = cacheFile;
     }
@@ -71,6 +74,14 @@ public sealed class ResNet18Network : IFeatureNetwork
         Steps: 300);
 
     public Device Device { get; private set; }
+
+    /// <summary>
+    /// On a CPU a stage of 512 channels whose output has at most this many positions (images × rows × columns) runs
+    /// in NCHW: there oneDNN's channels-last kernels lose to plain NCHW (measured on 2 AVX2 cores: 3×3 at 13×9, 13.5
+    /// against 12 ms forward and input gradient; at 8×6, 9 against 6 ms), while from about 16×16 on they win, as they
+    /// do at every size in the narrower stages. Tests set 0 to run every stage channels-last.
+    /// </summary>
+    internal long NchwDeepStageMaxPositions { get; set; } = 256;
 
     public ScalarType DType => ScalarType.Float32;
 
@@ -172,7 +183,11 @@ public sealed class ResNet18Network : IFeatureNetwork
         Keep(features, layers, Layers[0], x);
         for (var stage = 0; stage < depth; stage++)
         {
-            x = Stage(_layout.Stages[stage], stage == 0 ? MaxPool(x, _layout.Pool) : x);
+            var spec = _layout.Stages[stage];
+            var stageInput = stage == 0 ? MaxPool(x, _layout.Pool) : x;
+            x = RunsInNchw(spec, stageInput)
+                ? Stage(spec, stageInput.contiguous(), _nchwWeights)
+                : Stage(spec, stageInput, _weights);
             Keep(features, layers, Layers[stage + 1], x);
         }
         scope.MoveToOuter(features.Values);
@@ -187,16 +202,42 @@ public sealed class ResNet18Network : IFeatureNetwork
         }
     }
 
-    private Tensor Stem(Tensor input) => Conv(input, _layout.Stem).relu_();
+    private Tensor Stem(Tensor input) => Conv(input, _layout.Stem, _weights).relu_();
 
-    private Tensor Stage(StageSpec stage, Tensor x) => stage.Blocks.Aggregate(x, Block);
+    private static Tensor Stage(StageSpec stage, Tensor x, Dictionary<string, Tensor> weights) =>
+        stage.Blocks.Aggregate(x, (input, block) => Block(input, block, weights));
 
     /// <summary>relu(conv2(relu(conv1(x))) + shortcut(x)). In-place ops only touch values no backward reads.</summary>
-    private Tensor Block(Tensor x, BlockSpec block)
+    private static Tensor Block(Tensor x, BlockSpec block, Dictionary<string, Tensor> weights)
     {
-        var main = Conv(Conv(x, block.First).relu_(), block.Second);
-        var shortcut = block.Shortcut is null ? x : Conv(x, block.Shortcut);
+        var main = Conv(Conv(x, block.First, weights).relu_(), block.Second, weights);
+        var shortcut = block.Shortcut is null ? x : Conv(x, block.Shortcut, weights);
         return main.add_(shortcut).relu_();
+    }
+
+    /// <summary>Whether this stage runs on the NCHW copies of its weights (see <see cref="NchwDeepStageMaxPositions"/>).</summary>
+    private bool RunsInNchw(StageSpec stage, Tensor input)
+    {
+        if (!_nchwWeights.ContainsKey(stage.Blocks[0].First.WeightName)) return false;
+        var strides = stage.Blocks[0].First.Strides;
+        long positions = input.shape[0] * (input.shape[2] / strides[0]) * (input.shape[3] / strides[1]);
+        return positions <= NchwDeepStageMaxPositions;
+    }
+
+    /// <summary>On a CPU, NCHW copies of the convolutions of every stage of 512 channels or more; none elsewhere.</summary>
+    private Dictionary<string, Tensor> NchwCopiesOfWideStages()
+    {
+        var copies = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (!ChannelsLast.PreferredOn(Device)) return copies;
+        foreach (var stage in _layout.Stages.Where(s => _weights[s.Blocks[0].First.WeightName].shape[0] >= 512))
+        {
+            foreach (var conv in stage.Blocks.SelectMany(b => new[] { b.First, b.Second, b.Shortcut }).OfType<ConvSpec>())
+            {
+                copies[conv.WeightName] = _weights[conv.WeightName].contiguous().DetachFromDisposeScope();
+                copies[conv.BiasName] = _weights[conv.BiasName];
+            }
+        }
+        return copies;
     }
 
     /// <summary>
@@ -204,10 +245,10 @@ public sealed class ResNet18Network : IFeatureNetwork
     /// last window ends inside the near side's pad, as it does on even sides), the symmetric pad gives the same
     /// output and conv2d pads in place; otherwise zeros are added first, as ONNX's Conv does.
     /// </summary>
-    private Tensor Conv(Tensor x, ConvSpec spec)
+    private static Tensor Conv(Tensor x, ConvSpec spec, Dictionary<string, Tensor> weights)
     {
-        var weight = _weights[spec.WeightName];
-        var bias = _weights[spec.BiasName];
+        var weight = weights[spec.WeightName];
+        var bias = weights[spec.BiasName];
         if (SymmetricPadding(x, weight.shape[2], weight.shape[3], spec.Strides, spec.Pads) is { } padding)
         {
             return F.conv2d(x, weight, bias, strides: spec.Strides, padding: padding);
@@ -320,9 +361,11 @@ public sealed class ResNet18Network : IFeatureNetwork
     public void MoveTo(Device device)
     {
         ThrowIfDisposed();
+        DisposeNchwCopies();
         _weights = _weights.ToDictionary(kv => kv.Key, kv => ChannelsLast.Relayout(ComputeDevice.MoveOwned(kv.Value, device), device), StringComparer.Ordinal);
         _bgrMeans = ComputeDevice.MoveOwned(_bgrMeans, device);
         Device = device;
+        _nchwWeights = NchwCopiesOfWideStages();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
@@ -334,10 +377,24 @@ public sealed class ResNet18Network : IFeatureNetwork
             return;
         }
         _disposed = true;
+        DisposeNchwCopies();
         foreach (var weight in _weights.Values)
         {
             weight.Dispose();
         }
         _bgrMeans.Dispose();
+    }
+
+    /// <summary>The NCHW weight copies (the biases in the table are the network's own and stay).</summary>
+    private void DisposeNchwCopies()
+    {
+        foreach (var (name, copy) in _nchwWeights)
+        {
+            if (!ReferenceEquals(copy, _weights[name]))
+            {
+                copy.Dispose();
+            }
+        }
+        _nchwWeights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
     }
 }
