@@ -172,7 +172,7 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         Receive<WorkerTick>(t => t == WorkerTick.Resend, _ =>
         {
             var attempt = _attempt!;
-            if (attempt.HandBack is not { } handBack)
+            if (attempt.HandBack is not { } handBack || !_registered)
                 return;
             var (message, sends) = handBack;
             if (sends >= _timings.MaxResends)
@@ -246,7 +246,10 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         var first = !_registered;
         _registered = true;
         Timers.Cancel(WorkerTick.Register);
-        if (first && _attempt is null)
+        if (!first)
+            return;
+        ResendPending();
+        if (_attempt is null)
             AskForWork();
     }
 
@@ -421,8 +424,35 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         TryClose();
     }
 
+    /// <summary>
+    /// Right after (re)registering, every report still unacknowledged goes again, with a fresh count: what was sent
+    /// while the coordinator was away is lost with it, and a restarted coordinator must hear of work done meanwhile.
+    /// </summary>
+    private void ResendPending()
+    {
+        foreach (var (attemptId, (message, _)) in _unitsDone.ToArray())
+        {
+            _unitsDone[attemptId] = (message, 1);
+            _sweepManager.Tell(message);
+        }
+        if (_attempt is not { Dropped: false } attempt)
+            return;
+        foreach (var (jobId, (result, _)) in attempt.Unstored.ToArray())
+        {
+            attempt.Unstored[jobId] = (result, 1);
+            _sweepManager.Tell(result);
+        }
+        if (attempt.HandBack is { } handBack)
+        {
+            attempt.HandBack = (handBack.Message, 1);
+            _sweepManager.Tell(handBack.Message);
+        }
+    }
+
     private void ResendResults()
     {
+        if (!_registered)
+            return; // held until the device registers again (ResendPending)
         var attempt = _attempt!;
         foreach (var (jobId, (result, sends)) in attempt.Unstored.ToArray())
         {
@@ -543,6 +573,8 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
 
     private void ResendUnitsDone()
     {
+        if (!_registered)
+            return; // held until the device registers again (ResendPending)
         foreach (var (attemptId, (message, sends)) in _unitsDone.ToArray())
         {
             if (sends > _timings.MaxResends)

@@ -21,7 +21,10 @@ public sealed record DeviceWorkerTimings
     /// <summary>JobResult and HandBackUnit are repeated this often until acknowledged.</summary>
     public TimeSpan ResendInterval { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How many times a report is repeated before the device gives up on its acknowledgement.</summary>
+    /// <summary>
+    /// How many times a report is repeated to a live SweepManager before the device gives up on its acknowledgement.
+    /// Repeats wait while the device has no SweepManager (a coordinator restarting), however long that takes.
+    /// </summary>
     public int MaxResends { get; init; } = 20;
 
     /// <summary>At most one UnitProgress per unit this often (the last step always goes).</summary>

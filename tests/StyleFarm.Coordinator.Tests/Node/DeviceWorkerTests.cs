@@ -32,13 +32,14 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
 
     private TestProbe Coordinator => _coordinator.Probe;
 
-    private IActorRef StartWorker(Func<UnitRunnerContext, IUnitRunner> runner) =>
+    private IActorRef StartWorker(Func<UnitRunnerContext, IUnitRunner> runner, int maxResends = 20) =>
         ChildActorOf(DeviceWorker.Props(new DeviceWorkerSetup("node-a", "cpu", _coordinator.Ref, new NodeBlobCache(_cacheFolder), runner, OneThread)
         {
             Timings = new DeviceWorkerTimings
             {
                 ResendInterval = TimeSpan.FromMilliseconds(300),
                 ProgressInterval = TimeSpan.FromMilliseconds(250),
+                MaxResends = maxResends,
             },
         }));
 
@@ -228,6 +229,31 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
         Coordinator.FishForMessage<RegisterDevice>(m => m is RegisterDevice, Patience);
         Coordinator.Reply(new DeviceRegistered("node-a/cpu"));
         Coordinator.FishForMessage<RequestWork>(m => m is RequestWork, Patience);
+    }
+
+    [Fact]
+    public void A_unit_end_waits_out_a_coordinator_gone_longer_than_the_resends_last_and_goes_again_once_registered()
+    {
+        _coordinator.AnswerRegistration = false;
+        var firstSweepManager = CreateTestProbe("first-sweep-manager");
+        StartWorker(_ => new NoOpUnitRunner(), maxResends: 2);
+        Coordinator.ExpectMsg<RegisterDevice>(Patience);
+        var worker = Coordinator.LastSender;
+        firstSweepManager.Send(worker, new DeviceRegistered("node-a/cpu"));
+        var unit = NodeUnits.Opaque(_coordinator, "unit-1");
+        Assign(unit);
+        var done = Coordinator.FishForMessage<UnitDone>(m => m is UnitDone, Patience);
+
+        // The coordinator dies before storing it, and stays away for longer than 2 resends at 300 ms would last.
+        Sys.Stop(firstSweepManager.Ref);
+        Coordinator.FishForMessage<RegisterDevice>(m => m is RegisterDevice, Patience);
+        Coordinator.ReceiveWhile(TimeSpan.FromSeconds(2), m => m);
+
+        // Its successor registers the device and hears of the unit's end at once.
+        Coordinator.Send(worker, new DeviceRegistered("node-a/cpu"));
+        var again = Coordinator.FishForMessage<UnitDone>(m => m is UnitDone, TimeSpan.FromSeconds(1));
+        Assert.Equal((done.UnitId, done.AttemptId), (again.UnitId, again.AttemptId));
+        Assert.Equal(Assert.Single(done.Results), Assert.Single(again.Results));
     }
 
     [Fact]
