@@ -279,7 +279,11 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             needed.Add(weights);
         if (assign.Resume is { } resume)
             needed.Add(resume.CheckpointBlob);
-        _downloader.Tell(new FetchBlobs(assign.AttemptId, needed));
+        // Inputs already in the node's cache (a sweep's images after its first unit) need no trip to the downloader.
+        if (needed.All(hash => BlobHash.IsValid(hash) && _setup.Blobs.Contains(hash)))
+            StartRun();
+        else
+            _downloader.Tell(new FetchBlobs(assign.AttemptId, needed));
     }
 
     private void GiveBackUnstarted(AssignUnit assign, string reason) =>
