@@ -30,7 +30,6 @@ public sealed class ResNet18Network : IFeatureNetwork
 
     private static readonly string[] Layers = [.. LayerNamesInOrder];
 
-
     private readonly ResNetLayout _layout;
     private Dictionary<string, Tensor> _weights;
     private Dictionary<string, Tensor> _nchwWeights = new(StringComparer.Ordinal); // the wide stages' convolutions, on a CPU
