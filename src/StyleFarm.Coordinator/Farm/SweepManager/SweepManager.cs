@@ -396,7 +396,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     private void OnJobResult(JobResult m)
     {
         // Recorded whichever attempt delivers it (stale ones too): the result is the same job's.
-        if (!HasBlob(m.ImageBlob, m) || !HasBlob(m.TraceBlob, m)) return; // the worker repeats it once they are here
+        if (!HasBlobs(m)) return; // the worker repeats it once they are here
         IActorRef replyTo = Sender;
         string? knownSweep = _units.Current(m.UnitId, m.AttemptId)?.SweepId;
         Persist(store =>
@@ -411,24 +411,15 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
                 return;
             }
             var (outcome, sweepId) = ((RecordOutcome, string?))result!;
-            if (outcome == RecordOutcome.UnknownJob) _log.Warning("Result for unknown job {0} (unit {1}) ignored", m.JobId, m.UnitId);
             replyTo.Tell(new ResultStored(m.UnitId, m.AttemptId, m.JobId));
-            if (outcome != RecordOutcome.Recorded) return;
-            if (_farm.Device(m.DeviceId) is { } device)
-            {
-                device.JobsDone++;
-                _farm.Changed(device.NodeId);
-            }
-            Publish(new JobRecorded(sweepId ?? "", m.JobId, m.DeviceId));
+            AfterResultWritten(m, outcome, sweepId);
         });
     }
 
     private void OnUnitFinished(UnitFinished m)
     {
         if (Current(m.UnitId, m.AttemptId, m) is not { } held) return;
-        EndHold(held);
-        _policy.Completed(held.UnitId);
-        _units.Forget(held.UnitId);
+        Completed(held);
         Persist(store => store.CompleteUnit(m.UnitId, m.AttemptId), (result, error) =>
         {
             if (error is not null) _log.Error(error, "Could not complete unit {0}", m.UnitId);
@@ -444,16 +435,10 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     private void OnUnitDone(UnitDone m)
     {
         JobResult[] results = m.Results ?? [];
-        foreach (JobResult result in results)
-            if (!HasBlob(result.ImageBlob, result) || !HasBlob(result.TraceBlob, result)) return; // the worker repeats it
+        if (!results.All(HasBlobs)) return; // the worker repeats it
         IActorRef replyTo = Sender;
         HeldUnit? held = Current(m.UnitId, m.AttemptId, m);
-        if (held is not null)
-        {
-            EndHold(held);
-            _policy.Completed(held.UnitId);
-            _units.Forget(held.UnitId);
-        }
+        if (held is not null) Completed(held);
         bool complete = held is not null;
         Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), (result, error) =>
         {
@@ -464,19 +449,32 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             }
             var done = (UnitDoneOutcome)result!;
             replyTo.Tell(new UnitDoneStored(m.UnitId, m.AttemptId));
-            FarmDevice? device = _farm.Device(m.DeviceId);
-            for (int i = 0; i < results.Length; i++)
-            {
-                if (done.Outcomes[i] == RecordOutcome.UnknownJob) _log.Warning("Result for unknown job {0} (unit {1}) ignored", results[i].JobId, m.UnitId);
-                if (done.Outcomes[i] != RecordOutcome.Recorded) continue;
-                if (device is not null) device.JobsDone++;
-                Publish(new JobRecorded(done.SweepId ?? "", results[i].JobId, m.DeviceId));
-            }
-            if (device is not null) _farm.Changed(device.NodeId);
+            for (int i = 0; i < results.Length; i++) AfterResultWritten(results[i], done.Outcomes[i], done.SweepId);
             if (held is null) return;
             Publish(new UnitCompleted(held.SweepId, held.UnitId, held.DeviceId)); // for the Dashboard
             SettleIfEnded(held.SweepId, done.Change);
         });
+    }
+
+    /// <summary>The held unit ran to its end: nothing holds, queues or resumes it any more.</summary>
+    private void Completed(HeldUnit held)
+    {
+        EndHold(held);
+        _policy.Completed(held.UnitId);
+        _units.Forget(held.UnitId);
+    }
+
+    /// <summary>After a result's write: counted for its device and told to the Dashboard when it was the job's first.</summary>
+    private void AfterResultWritten(JobResult result, RecordOutcome outcome, string? sweepId)
+    {
+        if (outcome == RecordOutcome.UnknownJob) _log.Warning("Result for unknown job {0} (unit {1}) ignored", result.JobId, result.UnitId);
+        if (outcome != RecordOutcome.Recorded) return;
+        if (_farm.Device(result.DeviceId) is { } device)
+        {
+            device.JobsDone++;
+            _farm.Changed(device.NodeId);
+        }
+        Publish(new JobRecorded(sweepId ?? "", result.JobId, result.DeviceId));
     }
 
     private void OnUnitFailed(UnitFailed m)
@@ -568,6 +566,8 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         if (held is null) _log.Debug("Dropped {0} of unit {1}: attempt {2} no longer holds it", report.GetType().Name, unitId, attemptId);
         return held;
     }
+
+    private bool HasBlobs(JobResult result) => HasBlob(result.ImageBlob, result) && HasBlob(result.TraceBlob, result);
 
     private bool HasBlob(string hash, object report)
     {
