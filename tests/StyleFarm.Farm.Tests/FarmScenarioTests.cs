@@ -130,15 +130,17 @@ public class FarmScenarioTests(ITestOutputHelper output)
         // drain: node-a finishes what it runs, takes nothing more, and exits 0.
         var (exit, _, drainOutput) = await farm.ClientAsync("drain", "node-a");
         Assert.True(exit == 0, drainOutput);
-        Assert.Equal(0, await nodeA.WaitForExitAsync(SweepTimeout));
-        Assert.Equal(1, nodeA.Count("unit .* started"));
-        Assert.Equal(1, nodeA.Count("unit .* finished"));
 
-        // SIGTERM (drain --now): node-c checkpoints its unit, hands it back and exits 0.
+        // SIGTERM (drain --now): node-c checkpoints its unit, hands it back and exits 0. It goes while node-a drains:
+        // node-c's unit, as long as node-a's, could otherwise end before the signal.
         await farm.WaitForDeviceStepAsync("node-c", 20, SweepTimeout);
         nodeC.Terminate();
         Assert.Equal(0, await nodeC.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(nodeC.Lines, l => l.Contains("handed back", StringComparison.Ordinal));
+
+        Assert.Equal(0, await nodeA.WaitForExitAsync(SweepTimeout));
+        Assert.Equal(1, nodeA.Count("unit .* started"));
+        Assert.Equal(1, nodeA.Count("unit .* finished"));
 
         Assert.Equal("done", await farm.WaitForSweepEndAsync(id, SweepTimeout));
         JsonElement[] rows = await farm.ResultsAsync(id);
