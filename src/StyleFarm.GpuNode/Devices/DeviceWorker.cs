@@ -24,7 +24,7 @@ namespace StyleFarm.GpuNode.Devices;
 /// States: Idle (no unit) → Preparing (fetching blobs) → Running (the engine runs it, then results settle) →
 /// Idle, or → HandingBack (waiting for HandBackAccepted) → Idle. Registration and draining cut across them.
 /// </remarks>
-public sealed class DeviceWorker : ReceiveActor, IWithTimers
+public sealed class DeviceWorker : UntypedActor, IWithTimers
 {
     private readonly DeviceWorkerSetup _setup;
     private readonly DeviceWorkerTimings _timings;
@@ -33,6 +33,10 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
     private IActorRef _uploader = ActorRefs.Nobody;
     private IActorRef _downloader = ActorRefs.Nobody;
     private DeviceEngine? _engine;
+
+    // The states, made once: a ReceiveActor's Become compiles its handlers anew on every call, three times a unit.
+    private readonly Action<object> _idle, _preparing, _running, _handingBack;
+    private Action<object> _state;
 
     private bool _registered;
     private IActorRef? _registeredWith;
@@ -48,7 +52,11 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         _setup = setup;
         _timings = setup.Timings;
         _sweepManager = setup.SweepManager;
-        Idle();
+        _idle = Idle;
+        _preparing = Preparing;
+        _running = Running;
+        _handingBack = HandingBack;
+        _state = _idle;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -72,147 +80,204 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         _engine?.Dispose();
     }
 
+    protected override void OnReceive(object message) => _state(message);
+
+    private void Enter(Action<object> state) => _state = state;
+
     // ---- States ----
 
-    private void Idle()
+    private void Idle(object message)
     {
-        Receive<AssignUnit>(OnAssignWhenIdle);
-        Receive<NoWork>(_ =>
+        switch (message)
         {
-            _asking = false;
-            Timers.StartSingleTimer(WorkerTick.Ask, WorkerTick.Ask, _timings.NoWorkRepoll);
-        });
-        Receive<WorkAvailable>(_ => { if (!_asking) AskForWork(); });
-        Receive<WorkerTick>(t => t == WorkerTick.Ask, _ =>
-        {
-            _asking = false;
-            AskForWork();
-        });
-        Receive<DrainDevice>(_ =>
-        {
-            _draining = true;
-            ReportDrainedIfIdle();
-        });
-        Common();
+            case AssignUnit assign:
+                OnAssignWhenIdle(assign);
+                break;
+            case NoWork:
+                _asking = false;
+                Timers.StartSingleTimer(WorkerTick.Ask, WorkerTick.Ask, _timings.NoWorkRepoll);
+                break;
+            case WorkAvailable:
+                if (!_asking) AskForWork();
+                break;
+            case WorkerTick tick when tick == WorkerTick.Ask:
+                _asking = false;
+                AskForWork();
+                break;
+            case DrainDevice:
+                _draining = true;
+                ReportDrainedIfIdle();
+                break;
+            default:
+                Common(message);
+                break;
+        }
     }
 
-    private void Preparing()
+    private void Preparing(object message)
     {
-        Receive<BlobsFetched>(f => f.Tag == _attempt!.AttemptId, _ => StartRun());
-        Receive<BlobFetchFailed>(f => f.Tag == _attempt!.AttemptId, f =>
+        switch (message)
         {
-            var attempt = _attempt!;
-            _sweepManager.Tell(new UnitFailed(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, attempt.Assign.Resume?.Step ?? 0,
-                WireLimits.Clip($"could not fetch the unit's inputs: {f.Reason}")));
-            Notice($"unit {attempt.Unit.UnitId} failed on {DeviceId}: {f.Reason}");
-            EndAttempt();
-        });
-        Receive<CancelUnit>(IsCurrent, cancel =>
-        {
-            _downloader.Tell(new CancelFetch(cancel.AttemptId));
-            if (cancel.HandBack)
-                BeginHandBack(cancel.Reason);
-            else
-            {
-                DropAttempt(cancel.Reason);
+            case BlobsFetched fetched when fetched.Tag == _attempt!.AttemptId:
+                StartRun();
+                break;
+            case BlobFetchFailed failed when failed.Tag == _attempt!.AttemptId:
+                var attempt = _attempt!;
+                _sweepManager.Tell(new UnitFailed(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, attempt.Assign.Resume?.Step ?? 0,
+                    WireLimits.Clip($"could not fetch the unit's inputs: {failed.Reason}")));
+                Notice($"unit {attempt.Unit.UnitId} failed on {DeviceId}: {failed.Reason}");
                 EndAttempt();
-            }
-        });
-        Receive<DrainDevice>(drain =>
-        {
-            _draining = true;
-            if (!drain.HandBack)
-                return;
-            _downloader.Tell(new CancelFetch(_attempt!.AttemptId));
-            BeginHandBack("the node is draining");
-        });
-        Busy();
+                break;
+            case CancelUnit cancel when IsCurrent(cancel):
+                _downloader.Tell(new CancelFetch(cancel.AttemptId));
+                if (cancel.HandBack)
+                    BeginHandBack(cancel.Reason);
+                else
+                {
+                    DropAttempt(cancel.Reason);
+                    EndAttempt();
+                }
+                break;
+            case DrainDevice drain:
+                _draining = true;
+                if (!drain.HandBack)
+                    break;
+                _downloader.Tell(new CancelFetch(_attempt!.AttemptId));
+                BeginHandBack("the node is draining");
+                break;
+            default:
+                Busy(message);
+                break;
+        }
     }
 
-    private void Running()
+    private void Running(object message)
     {
-        Receive<StepReached>(s => IsCurrent(s.AttemptId), OnStep);
-        Receive<WorkerTick>(t => t == WorkerTick.FlushProgress, _ =>
+        switch (message)
         {
-            if (_attempt?.Progress.Flush(DateTime.UtcNow) is { } held)
-                _sweepManager.Tell(held);
-        });
-        Receive<SnapshotTaken>(s => IsCurrent(s.AttemptId), OnSnapshot);
-        Receive<CheckpointTaken>(c => IsCurrent(c.AttemptId), OnCheckpoint);
-        Receive<JobDone>(j => IsCurrent(j.AttemptId), OnJobDone);
-        Receive<BlobUploaded>(u => ReleaseReports(u.Hash));
-        Receive<BlobUploadFailed>(OnUploadFailed);
-        Receive<ResultStored>(r => IsCurrent(r.AttemptId), r =>
-        {
-            _attempt!.Unstored.Remove(r.JobId);
-            TryClose();
-        });
-        Receive<WorkerTick>(t => t == WorkerTick.Resend, _ => ResendResults());
-        Receive<RunEnded>(r => r.AttemptId == _attempt?.AttemptId, OnRunEnded);
-        Receive<CancelUnit>(IsCurrent, cancel =>
-        {
-            if (cancel.HandBack)
-                _attempt!.RequestHandBack(cancel.Reason);
-            else
-                DropAttempt(cancel.Reason);
-            TryClose();
-        });
-        Receive<DrainDevice>(drain =>
-        {
-            _draining = true;
-            if (drain.HandBack && !_attempt!.Dropped)
-                _attempt.RequestHandBack("the node is draining");
-        });
-        Busy();
+            case StepReached step when IsCurrent(step.AttemptId):
+                OnStep(step);
+                break;
+            case WorkerTick tick when tick == WorkerTick.FlushProgress:
+                if (_attempt?.Progress.Flush(DateTime.UtcNow) is { } held)
+                    _sweepManager.Tell(held);
+                break;
+            case SnapshotTaken snapshot when IsCurrent(snapshot.AttemptId):
+                OnSnapshot(snapshot);
+                break;
+            case CheckpointTaken checkpoint when IsCurrent(checkpoint.AttemptId):
+                OnCheckpoint(checkpoint);
+                break;
+            case JobDone done when IsCurrent(done.AttemptId):
+                OnJobDone(done);
+                break;
+            case BlobUploaded uploaded:
+                ReleaseReports(uploaded.Hash);
+                break;
+            case BlobUploadFailed failed:
+                OnUploadFailed(failed);
+                break;
+            case ResultStored stored when IsCurrent(stored.AttemptId):
+                _attempt!.Unstored.Remove(stored.JobId);
+                TryClose();
+                break;
+            case WorkerTick tick when tick == WorkerTick.Resend:
+                ResendResults();
+                break;
+            case RunEnded ended when ended.AttemptId == _attempt?.AttemptId:
+                OnRunEnded(ended);
+                break;
+            case CancelUnit cancel when IsCurrent(cancel):
+                if (cancel.HandBack)
+                    _attempt!.RequestHandBack(cancel.Reason);
+                else
+                    DropAttempt(cancel.Reason);
+                TryClose();
+                break;
+            case DrainDevice drain:
+                _draining = true;
+                if (drain.HandBack && !_attempt!.Dropped)
+                    _attempt.RequestHandBack("the node is draining");
+                break;
+            default:
+                Busy(message);
+                break;
+        }
     }
 
-    private void HandingBack()
+    private void HandingBack(object message)
     {
-        Receive<HandBackAccepted>(a => IsCurrent(a.AttemptId), _ => EndAttempt());
-        Receive<WorkerTick>(t => t == WorkerTick.Resend, _ =>
+        switch (message)
         {
-            var attempt = _attempt!;
-            if (attempt.HandBack is not { } handBack || !_registered)
-                return;
-            var (message, sends) = handBack;
-            if (sends >= _timings.MaxResends)
-            {
-                _log.Warning("Hand-back of unit {0} was never accepted; the device goes on", attempt.Unit.UnitId);
+            case HandBackAccepted accepted when IsCurrent(accepted.AttemptId):
                 EndAttempt();
-                return;
-            }
-            attempt.HandBack = (message, sends + 1);
-            _sweepManager.Tell(message);
-        });
-        Receive<DrainDevice>(_ => _draining = true);
-        Busy();
+                break;
+            case WorkerTick tick when tick == WorkerTick.Resend:
+                ResendHandBack();
+                break;
+            case DrainDevice:
+                _draining = true;
+                break;
+            default:
+                Busy(message);
+                break;
+        }
     }
 
     /// <summary>What every state with a unit does: refuse another unit, then what every state does.</summary>
-    private void Busy()
+    private void Busy(object message)
     {
-        Receive<AssignUnit>(assign =>
+        if (message is not AssignUnit assign)
         {
-            if (assign.AttemptId == _attempt?.AttemptId)
-                return; // the answer to a repeated RequestWork
-            GiveBackUnstarted(assign, "the device is busy with another unit");
-        });
-        Common();
+            Common(message);
+            return;
+        }
+        if (assign.AttemptId == _attempt?.AttemptId)
+            return; // the answer to a repeated RequestWork
+        GiveBackUnstarted(assign, "the device is busy with another unit");
     }
 
-    private void Common()
+    private void Common(object message)
     {
-        Receive<DeviceRegistered>(OnRegistered);
-        Receive<UnitDoneStored>(OnUnitDoneStored);
-        Receive<WorkerTick>(t => t == WorkerTick.ResendDone, _ => ResendUnitsDone());
-        Receive<WorkerTick>(t => t == WorkerTick.Register, _ => { if (!_registered) SendRegister(); });
-        Receive<Terminated>(t => t.ActorRef.Equals(_registeredWith), _ =>
+        switch (message)
         {
-            _log.Info("The SweepManager {0} is gone; {1} registers again", _registeredWith, DeviceId);
-            Register();
-        });
-        // Late messages of an attempt that ended, and ticks of a state left behind.
-        ReceiveAny(message => _log.Debug("{0} ignored {1}", DeviceId, message.GetType().Name));
+            case DeviceRegistered registered:
+                OnRegistered(registered);
+                break;
+            case UnitDoneStored stored:
+                OnUnitDoneStored(stored);
+                break;
+            case WorkerTick tick when tick == WorkerTick.ResendDone:
+                ResendUnitsDone();
+                break;
+            case WorkerTick tick when tick == WorkerTick.Register:
+                if (!_registered) SendRegister();
+                break;
+            case Terminated terminated when terminated.ActorRef.Equals(_registeredWith):
+                _log.Info("The SweepManager {0} is gone; {1} registers again", _registeredWith, DeviceId);
+                Register();
+                break;
+            default:
+                // Late messages of an attempt that ended, and ticks of a state left behind.
+                _log.Debug("{0} ignored {1}", DeviceId, message.GetType().Name);
+                break;
+        }
+    }
+
+    private void ResendHandBack()
+    {
+        var attempt = _attempt!;
+        if (attempt.HandBack is not { } handBack || !_registered)
+            return;
+        var (message, sends) = handBack;
+        if (sends >= _timings.MaxResends)
+        {
+            _log.Warning("Hand-back of unit {0} was never accepted; the device goes on", attempt.Unit.UnitId);
+            EndAttempt();
+            return;
+        }
+        attempt.HandBack = (message, sends + 1);
+        _sweepManager.Tell(message);
     }
 
     // ---- Registration and asking for work ----
@@ -272,7 +337,7 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
             return;
         }
         _attempt = new UnitAttempt(assign, _timings.ProgressInterval);
-        Become(Preparing);
+        Enter(_preparing);
         var shared = assign.Unit.Shared;
         var needed = new List<string> { shared.ContentImage, shared.StyleImage };
         if (shared.WeightsBlob is { } weights)
@@ -294,7 +359,7 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
     private void StartRun()
     {
         var attempt = _attempt!;
-        Become(Running);
+        Enter(_running);
         attempt.StartedAt = DateTimeOffset.UtcNow;
         attempt.LastStep = attempt.Assign.Resume?.Step ?? 0;
         var unit = attempt.Unit;
@@ -534,7 +599,7 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         var attempt = _attempt!;
         var message = new HandBackUnit(attempt.Unit.UnitId, attempt.AttemptId, DeviceId, attempt.BestResume, WireLimits.Clip(reason));
         attempt.HandBack = (message, 1);
-        Become(HandingBack);
+        Enter(_handingBack);
         _sweepManager.Tell(message);
         Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
         Notice($"unit {attempt.Unit.UnitId} handed back by {DeviceId}" +
@@ -558,7 +623,7 @@ public sealed class DeviceWorker : ReceiveActor, IWithTimers
         _attempt = null;
         Timers.Cancel(WorkerTick.Resend);
         Timers.Cancel(WorkerTick.FlushProgress);
-        Become(Idle);
+        Enter(_idle);
         if (_draining)
             ReportDrainedIfIdle();
         else
