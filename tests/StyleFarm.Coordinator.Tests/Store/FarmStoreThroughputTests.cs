@@ -6,8 +6,8 @@ using Xunit.Abstractions;
 namespace StyleFarm.Coordinator.Tests.Store;
 
 /// <summary>
-/// The store alone under the dispatcher's write pattern: group commits that each assign, record and complete many
-/// one-job units. It prints the time per write (a figure to read, not an assertion; STYLEFARM_STORE_UNITS and
+/// The store alone under the dispatcher's write pattern: group commits that each assign many one-job units and record
+/// their ends as UnitDone does. It prints the time per write (a figure to read, not an assertion; STYLEFARM_STORE_UNITS and
 /// STYLEFARM_STORE_BATCH change the run) and checks that every job ends done and the sweep settles.
 /// </summary>
 public sealed class FarmStoreThroughputTests(ITestOutputHelper output) : IDisposable
@@ -27,7 +27,6 @@ public sealed class FarmStoreThroughputTests(ITestOutputHelper output) : IDispos
 
         var assign = new Stopwatch();
         var record = new Stopwatch();
-        var complete = new Stopwatch();
         var total = Stopwatch.StartNew();
         for (int start = 0; start < units; start += batch)
         {
@@ -41,20 +40,21 @@ public sealed class FarmStoreThroughputTests(ITestOutputHelper output) : IDispos
                 assign.Stop();
                 record.Start();
                 for (int i = start; i < end; i++)
-                    Assert.Equal(RecordOutcome.Recorded,
-                        store.RecordJobResult(Farm.Result($"s1-u{i}", attempts[i - start], jobs[i].JobId, $"node-a/d{i % 32}")));
+                {
+                    var result = Farm.Result($"s1-u{i}", attempts[i - start], jobs[i].JobId, $"node-a/d{i % 32}");
+                    UnitDoneOutcome done = store.RecordUnitDone($"s1-u{i}", attempts[i - start], [result], complete: true);
+                    Assert.Equal(RecordOutcome.Recorded, done.Outcomes[0]);
+                }
                 record.Stop();
-                complete.Start();
-                for (int i = start; i < end; i++) store.CompleteUnit($"s1-u{i}", attempts[i - start]);
-                complete.Stop();
             });
         }
         total.Stop();
 
         double Per(Stopwatch watch) => watch.Elapsed.TotalMicroseconds / units;
         output.WriteLine($"{units} one-job units in batches of {batch}: {units / total.Elapsed.TotalSeconds:F0} units/s; " +
-                         $"per unit: assign {Per(assign):F0} µs, record {Per(record):F0} µs, complete {Per(complete):F0} µs, " +
-                         $"commit and the rest {Per(total) - Per(assign) - Per(record) - Per(complete):F0} µs");
+                         $"per unit: assign {Per(assign):F0} µs, " +
+                         $"its end (results and completion, as UnitDone writes them) {Per(record):F0} µs, " +
+                         $"commit and the rest {Per(total) - Per(assign) - Per(record):F0} µs");
         SweepProgress progress = store.Progress("s1")!;
         Assert.Equal(SweepState.Done, progress.State);
         Assert.Equal(units, progress.Jobs[JobState.Done]);
