@@ -219,6 +219,39 @@ public sealed class SweepManagerTests : FarmTestKit
     }
 
     [Fact]
+    public void A_UnitDone_repeated_while_its_first_write_waits_for_the_commit_is_written_and_answered_once()
+    {
+        JoinNode("n1", "cpu");
+        var worker = Worker("n1/cpu");
+        SubmittedSweep sweep = Submit("style_weight: [1]");
+        TestProbe recorded = CreateTestProbe();
+        Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
+        AssignUnit assign = Take(worker, "n1/cpu");
+        string jobId = Assert.Single(assign.Unit.Jobs).JobId;
+        using var commitsHeld = new ManualResetEventSlim(false);
+        Store.BeforeCommit = () => commitsHeld.Wait(TimeSpan.FromSeconds(10));
+        try
+        {
+            // The worker's resend interval passes while the store is slow: the same end arrives three times.
+            var done = new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]);
+            for (int i = 0; i < 3; i++) worker.Send(Manager, done);
+            worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing is answered before it is durable
+            commitsHeld.Set();
+
+            worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
+            worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+            Assert.Equal(jobId, recorded.ExpectMsg<JobRecorded>().JobId);
+            recorded.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+            Assert.Equal(UnitState.Done, Store.GetUnit(assign.Unit.UnitId)!.State);
+        }
+        finally
+        {
+            commitsHeld.Set();
+            Store.BeforeCommit = null;
+        }
+    }
+
+    [Fact]
     public void A_UnitDone_of_a_stale_attempt_keeps_its_results_but_leaves_the_unit_to_its_new_attempt()
     {
         JoinNode("n1", "cpu");

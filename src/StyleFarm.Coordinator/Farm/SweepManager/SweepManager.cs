@@ -38,6 +38,8 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     private readonly FarmRegistry _farm = new();
     private readonly UnitBook _units = new();
     private readonly Dictionary<string, ActiveSweep> _sweeps = new(StringComparer.Ordinal);
+    // Attempts whose UnitDone waits for its commit: a repeat of it then adds nothing but a write.
+    private readonly HashSet<string> _endsBeingWritten = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _fingerprint;
     private IActorRef _blobActor = ActorRefs.Nobody;
@@ -434,14 +436,19 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     /// </summary>
     private void OnUnitDone(UnitDone m)
     {
+        // Repeated while the first is still being written (a loaded store's commits outlast the worker's resend
+        // interval): that write's answer goes to the same worker. Writing the repeat too only slows the store further.
+        if (_endsBeingWritten.Contains(m.AttemptId)) return;
         JobResult[] results = m.Results ?? [];
         if (!results.All(HasBlobs)) return; // the worker repeats it
         IActorRef replyTo = Sender;
+        _endsBeingWritten.Add(m.AttemptId);
         HeldUnit? held = Current(m.UnitId, m.AttemptId, m);
         if (held is not null) Completed(held);
         bool complete = held is not null;
         Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), (result, error) =>
         {
+            _endsBeingWritten.Remove(m.AttemptId);
             if (error is not null)
             {
                 _log.Error(error, "Could not record the end of unit {0}; the worker will send it again", m.UnitId);
