@@ -7,27 +7,31 @@ namespace StyleFarm.Coordinator.Store;
 
 public sealed partial class FarmStore
 {
+    // Columns of JobsWithSettings.
     private const string JobColumns = """
-        j.id, j.settings_json, j.state, j.result_blob, j.trace_blob, j.final_losses, j.node, j.device, j.created_at,
+        j.id, js.settings_json, j.state, j.result_blob, j.trace_blob, j.final_losses, j.node, j.device, j.created_at,
         j.started_at, j.finished_at, j.engine_seconds, j.batch_size, j.failure_reason
         """;
 
+    private const string JobsWithSettings = "jobs j JOIN job_settings js ON js.job_id = j.id";
+
     public JobRecord? GetJob(string jobId) => Read(() =>
-        Query($"SELECT {JobColumns} FROM jobs j WHERE j.id = $id", ReadJob, ("$id", jobId)).FirstOrDefault());
+        Query($"SELECT {JobColumns} FROM {JobsWithSettings} WHERE j.id = $id", ReadJob, ("$id", jobId)).FirstOrDefault());
 
     /// <summary>The jobs among <paramref name="jobIds"/> that are done, in any sweep: a new sweep reuses them.</summary>
     public IReadOnlyDictionary<string, JobRecord> FindCompletedJobs(IEnumerable<string> jobIds)
     {
         string ids = StoreJson.Write(jobIds.Distinct(StringComparer.Ordinal).ToArray());
         return Read(() => Query($"""
-            SELECT {JobColumns} FROM jobs j
+            SELECT {JobColumns} FROM {JobsWithSettings}
             WHERE j.state = 'done' AND j.id IN (SELECT value FROM json_each($ids))
             """, ReadJob, ("$ids", ids)).ToDictionary(j => j.Id, StringComparer.Ordinal));
     }
 
     /// <summary>A sweep's jobs in the order its file expanded them, with the swept values that named each.</summary>
     public IReadOnlyList<SweepJobRecord> SweepJobs(string sweepId) => Read(() => Query($"""
-        SELECT {JobColumns}, sj.swept_json FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+        SELECT {JobColumns}, sj.swept_json
+        FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id JOIN job_settings js ON js.job_id = j.id
         WHERE sj.sweep_id = $sweep ORDER BY sj.seq
         """, r => new SweepJobRecord(ReadJob(r), StoreJson.Read<Dictionary<string, string>>(r.Text("swept_json"))),
         ("$sweep", sweepId)));
@@ -76,8 +80,9 @@ public sealed partial class FarmStore
         {
             var outcomes = new RecordOutcome[results.Count];
             for (int i = 0; i < results.Count; i++) outcomes[i] = RecordResultRow(results[i]);
-            UnitChange? change = complete ? CompleteUnitRows(unitId, attemptId) : null;
-            return new UnitDoneOutcome(outcomes, SweepOfUnitOrNull(unitId), change);
+            string? sweepId = null;
+            UnitChange? change = complete ? CompleteUnitRows(unitId, attemptId, out sweepId) : null;
+            return new UnitDoneOutcome(outcomes, sweepId ?? SweepOfUnitOrNull(unitId), change);
         });
     }
 
@@ -96,7 +101,7 @@ public sealed partial class FarmStore
             ("$engine", result.Timings.EngineSeconds), ("$batch", result.Timings.BatchSize));
         if (changed == 1)
         {
-            SettleFailedSweepsOf(result.JobId, Now());
+            if (FailedSweepsMayExist()) SettleFailedSweepsOf(result.JobId, Now());
             return RecordOutcome.Recorded;
         }
         return Scalar<long>("SELECT COUNT(*) FROM jobs WHERE id = $id", ("$id", result.JobId)) == 1
@@ -127,6 +132,13 @@ public sealed partial class FarmStore
     public IReadOnlyList<SnapshotRecord> Snapshots(string jobId) => Read(() => Query(
         "SELECT job_id, step, blob FROM snapshots WHERE job_id = $job ORDER BY step",
         r => new SnapshotRecord(r.Text("job_id"), r.Int("step"), r.Text("blob")), ("$job", jobId)));
+
+    /// <summary>
+    /// False when no sweep is failed, so that a result need not look for failed sweeps to settle (nearly always).
+    /// Looked up once per transaction; a sweep that fails within it sets it (<see cref="SettleIdleSweep"/>).
+    /// </summary>
+    private bool FailedSweepsMayExist() =>
+        _failedSweepsMayExist ??= Scalar<long>("SELECT EXISTS (SELECT 1 FROM sweeps WHERE state = 'failed')") == 1;
 
     /// <summary>A sweep that failed for want of this job, with no unit left to run, is done once all its jobs are.</summary>
     private void SettleFailedSweepsOf(string jobId, long now) => Execute($"""

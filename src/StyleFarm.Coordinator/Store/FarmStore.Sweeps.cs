@@ -121,6 +121,7 @@ public sealed partial class FarmStore
                                WHERE sj.sweep_id = $id AND j.state <> 'done')
             """, ("$id", sweepId)) == 1;
         SweepState settled = allDone ? SweepState.Done : SweepState.Failed;
+        if (settled == SweepState.Failed) _failedSweepsMayExist = true;
         Execute("UPDATE sweeps SET state = $state, finished_at = $now WHERE id = $id",
             ("$id", sweepId), ("$state", Db(settled)), ("$now", now));
         return settled;
@@ -164,10 +165,14 @@ public sealed partial class FarmStore
     {
         // A job that failed or was cancelled before gets another chance; a done one keeps its result.
         SqliteCommand job = Command("""
-            INSERT INTO jobs (id, settings_json, state, created_at) VALUES ($id, $settings, 'queued', $now)
+            INSERT INTO jobs (id, state, created_at) VALUES ($id, 'queued', $now)
             ON CONFLICT (id) DO UPDATE SET state = 'queued', failure_reason = NULL
             WHERE jobs.state IN ('failed', 'cancelled')
-            """, [("$id", ""), ("$settings", ""), ("$now", now)]);
+            """, [("$id", ""), ("$now", now)]);
+        // The id is the hash of the settings: a job stored before has these settings already.
+        SqliteCommand settings = Command("""
+            INSERT INTO job_settings (job_id, settings_json) VALUES ($id, $settings) ON CONFLICT DO NOTHING
+            """, [("$id", ""), ("$settings", "")]);
         // Two combinations that resolve to the same settings are one job; the first one's labels stay.
         SqliteCommand link = Command("""
             INSERT INTO sweep_jobs (sweep_id, job_id, seq, swept_json) VALUES ($sweep, $id, $seq, $swept)
@@ -178,8 +183,10 @@ public sealed partial class FarmStore
             NewSweepJob entry = sweep.Jobs[i];
             string id = jobIds[i];
             job.Parameters["$id"].Value = id;
-            job.Parameters["$settings"].Value = StoreJson.Write(entry.Settings);
             job.ExecuteNonQuery();
+            settings.Parameters["$id"].Value = id;
+            settings.Parameters["$settings"].Value = StoreJson.Write(entry.Settings);
+            settings.ExecuteNonQuery();
             link.Parameters["$id"].Value = id;
             link.Parameters["$seq"].Value = i;
             link.Parameters["$swept"].Value = StoreJson.Write(entry.SweptValues);
@@ -190,9 +197,10 @@ public sealed partial class FarmStore
     private void InsertUnits(string sweepId, IReadOnlyList<WorkUnit> units, Func<int, int> seqOf, int failures, long now)
     {
         SqliteCommand insert = Command("""
-            INSERT INTO units (id, sweep_id, seq, unit_json, state, failures, updated_at)
-            VALUES ($id, $sweep, $seq, $json, 'queued', $failures, $now)
-            """, [("$id", ""), ("$sweep", sweepId), ("$seq", 0), ("$json", ""), ("$failures", failures), ("$now", now)]);
+            INSERT INTO units (id, sweep_id, seq, state, failures, updated_at)
+            VALUES ($id, $sweep, $seq, 'queued', $failures, $now)
+            """, [("$id", ""), ("$sweep", sweepId), ("$seq", 0), ("$failures", failures), ("$now", now)]);
+        SqliteCommand spec = Command("INSERT INTO unit_specs (unit_id, unit_json) VALUES ($id, $json)", [("$id", ""), ("$json", "")]);
         SqliteCommand link = Command("""
             INSERT INTO unit_jobs (unit_id, sweep_id, job_id) VALUES ($unit, $sweep, $job) ON CONFLICT DO NOTHING
             """, [("$unit", ""), ("$sweep", sweepId), ("$job", "")]);
@@ -201,8 +209,10 @@ public sealed partial class FarmStore
             WorkUnit unit = units[i];
             insert.Parameters["$id"].Value = unit.UnitId;
             insert.Parameters["$seq"].Value = seqOf(i);
-            insert.Parameters["$json"].Value = StoreJson.Write(unit);
             insert.ExecuteNonQuery();
+            spec.Parameters["$id"].Value = unit.UnitId;
+            spec.Parameters["$json"].Value = StoreJson.Write(unit);
+            spec.ExecuteNonQuery();
             link.Parameters["$unit"].Value = unit.UnitId;
             foreach (JobAtStep job in unit.Jobs)
             {

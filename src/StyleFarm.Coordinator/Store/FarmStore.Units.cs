@@ -7,12 +7,12 @@ public sealed partial class FarmStore
 {
     // A unit that never failed has no failed attempt to look for (nearly every unit a sweep loads).
     private const string UnitSelect = """
-        SELECT u.unit_json, u.state, u.attempt_id, u.node, u.device, u.checkpoint_blob, u.checkpoint_step,
+        SELECT us.unit_json, u.state, u.attempt_id, u.node, u.device, u.checkpoint_blob, u.checkpoint_step,
                u.attempts, u.failures, u.failure_reason,
                CASE WHEN u.failures = 0 THEN '[]' ELSE (SELECT json_group_array(node) FROM (
                     SELECT DISTINCT a.node FROM attempts a WHERE a.unit_id = u.id AND a.outcome = 'failed' ORDER BY a.node)
                ) END AS failed_on
-        FROM units u
+        FROM units u JOIN unit_specs us ON us.unit_id = u.id
         """;
     private const string HeldBy = "state IN ('assigned', 'running') AND attempt_id = $attempt";
     private static readonly string QueuedOrRunningJobs = StateList(JobState.Queued, JobState.Running);
@@ -150,10 +150,12 @@ public sealed partial class FarmStore
     /// node thought lost may still finish there); an attempt still holding it elsewhere ends as cancelled, and the
     /// unit's jobs still without a result fail. Null if the unit is unknown.
     /// </summary>
-    public UnitChange? CompleteUnit(string unitId, string attemptId) => Write(() => CompleteUnitRows(unitId, attemptId));
+    public UnitChange? CompleteUnit(string unitId, string attemptId) => Write(() => CompleteUnitRows(unitId, attemptId, out _));
 
-    private UnitChange? CompleteUnitRows(string unitId, string attemptId)
+    /// <param name="sweepId">The unit's sweep when the unit was open (and so looked up anyway); else null.</param>
+    private UnitChange? CompleteUnitRows(string unitId, string attemptId, out string? sweepId)
     {
+        sweepId = null;
         long now = Now();
         int changed = Execute($"""
             UPDATE units SET state = 'done', attempt_id = NULL, updated_at = $now,
@@ -172,10 +174,11 @@ public sealed partial class FarmStore
             """, ("$unit", unitId), ("$attempt", attemptId), ("$reason", $"completed by attempt {attemptId}"), ("$now", now));
         // One look answers the rest; while the sweep has units left and the unit's jobs all have results (nearly
         // always) nothing more runs.
-        var (sweepId, state, unfinishedJobs, idle) = Query(EndedUnitFacts,
+        var (sweep, state, unfinishedJobs, idle) = Query(EndedUnitFacts,
             r => (r.Text("sweep_id"), r.State<SweepState>("state"), r.GetBoolean(2), r.GetBoolean(3)), ("$unit", unitId)).Single();
+        sweepId = sweep;
         if (unfinishedJobs) MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, "the unit finished without a result for this job");
-        return new UnitChange(UnitState.Done, idle ? SettleIdleSweep(sweepId, state, now) : state);
+        return new UnitChange(UnitState.Done, idle ? SettleIdleSweep(sweep, state, now) : state);
     }
 
     /// <summary>

@@ -21,6 +21,8 @@ public sealed partial class FarmStore : IDisposable
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
     private int _savepoints;
+    // Whether a sweep may be 'failed' (see SettleFailedSweepsOf): looked up once per transaction, set by SettleIdleSweep.
+    private bool? _failedSweepsMayExist;
     private bool _disposed;
 
     public FarmStore(string dataFolder, TimeProvider? time = null)
@@ -155,6 +157,7 @@ public sealed partial class FarmStore : IDisposable
             // IMMEDIATE takes the write lock up front, so the transaction never fails half-way to upgrade it.
             using SqliteTransaction transaction = _db.BeginTransaction(deferred: false);
             _transaction = transaction;
+            _failedSweepsMayExist = null;
             try
             {
                 T result = work();

@@ -8,7 +8,7 @@ namespace StyleFarm.Coordinator.Store;
 /// </summary>
 internal static class StoreSchema
 {
-    private static readonly string[] Migrations = [V1, V2];
+    private static readonly string[] Migrations = [V1, V2, V3];
 
     public static int Latest => Migrations.Length;
 
@@ -148,5 +148,27 @@ internal static class StoreSchema
     private const string V2 = """
         DROP INDEX IF EXISTS jobs_state;
         DROP INDEX IF EXISTS attempts_open;
+        """;
+
+    /// <summary>
+    /// Moves the two wide, write-once JSON columns out of the rows that change on every assignment and result:
+    /// a unit's plan (unit_json) and a job's settings (settings_json) go to tables of their own. SQLite rewrites a
+    /// whole row on UPDATE, and a commit writes every page it touched: with a kilobyte of JSON per row, two or
+    /// three units shared a page, so each unit's state change rewrote a page of its own.
+    /// </summary>
+    private const string V3 = """
+        CREATE TABLE unit_specs (
+            unit_id   TEXT PRIMARY KEY REFERENCES units(id) ON DELETE CASCADE,
+            unit_json TEXT NOT NULL
+        );
+        INSERT INTO unit_specs (unit_id, unit_json) SELECT id, unit_json FROM units;
+        ALTER TABLE units DROP COLUMN unit_json;
+
+        CREATE TABLE job_settings (
+            job_id        TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+            settings_json TEXT NOT NULL
+        );
+        INSERT INTO job_settings (job_id, settings_json) SELECT id, settings_json FROM jobs;
+        ALTER TABLE jobs DROP COLUMN settings_json;
         """;
 }

@@ -109,6 +109,29 @@ public sealed class FarmStoreJobTests : IDisposable
     }
 
     [Fact]
+    public void A_late_result_in_the_same_batch_as_the_failure_still_turns_the_sweep_into_done()
+    {
+        JobSettings job = Farm.Job(1), other = Farm.Job(2);
+        _store.CreateSweep(Farm.Sweep("s1", [job], retries: 0));
+        _store.CreateSweep(Farm.Sweep("s2", [other]));
+        string lost = _store.AssignUnit("s1-u0", "node-a", "node-a/cpu")!;
+        _store.RequeueUnitsOfNode("node-a", "node unreachable");
+        string retry = _store.AssignUnit("s1-u0", "node-b", "node-b/cpu")!;
+        string elsewhere = _store.AssignUnit("s2-u0", "node-c", "node-c/cpu")!;
+
+        _store.Batch(() =>
+        {
+            // A result first, while no sweep has failed yet; then s1 fails and its lost attempt's result comes in.
+            Assert.Equal(RecordOutcome.Recorded, _store.RecordJobResult(Farm.Result("s2-u0", elsewhere, other.JobId)));
+            _store.FailUnit("s1-u0", retry, "device lost");
+            Assert.Equal(SweepState.Failed, _store.GetSweep("s1")!.State);
+            Assert.Equal(RecordOutcome.Recorded, _store.RecordJobResult(Farm.Result("s1-u0", lost, job.JobId)));
+        });
+
+        Assert.Equal(SweepState.Done, _store.GetSweep("s1")!.State);
+    }
+
+    [Fact]
     public void A_variant_snapshot_goes_to_every_job_of_the_variant_that_runs_that_far_once()
     {
         JobSettings short_ = Farm.Job(1, steps: 100);
