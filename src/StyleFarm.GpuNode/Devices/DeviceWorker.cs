@@ -44,8 +44,9 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
     private bool _draining;
     private UnitAttempt? _attempt;
 
-    // UnitDone messages sent and not yet answered by UnitDoneStored, by attempt, with how many times each was sent.
-    private readonly Dictionary<string, (UnitDone Message, int Sends)> _unitsDone = new(StringComparer.Ordinal);
+    // UnitDone messages sent and not yet answered by UnitDoneStored, by attempt, with how many times each was sent
+    // and when last (Environment.TickCount64).
+    private readonly Dictionary<string, (UnitDone Message, int Sends, long SentAt)> _unitsDone = new(StringComparer.Ordinal);
 
     public DeviceWorker(DeviceWorkerSetup setup)
     {
@@ -465,7 +466,7 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
 
     private void MarkSent(UnitAttempt attempt, JobResult result)
     {
-        attempt.Unstored[result.JobId] = (result, 1);
+        attempt.Unstored[result.JobId] = (result, 1, Environment.TickCount64);
         if (!Timers.IsTimerActive(WorkerTick.Resend))
             Timers.StartPeriodicTimer(WorkerTick.Resend, WorkerTick.Resend, _timings.ResendInterval);
     }
@@ -499,16 +500,16 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
     /// </summary>
     private void ResendPending()
     {
-        foreach (var (attemptId, (message, _)) in _unitsDone.ToArray())
+        foreach (var (attemptId, (message, _, _)) in _unitsDone.ToArray())
         {
-            _unitsDone[attemptId] = (message, 1);
+            _unitsDone[attemptId] = (message, 1, Environment.TickCount64);
             _sweepManager.Tell(message);
         }
         if (_attempt is not { Dropped: false } attempt)
             return;
-        foreach (var (jobId, (result, _)) in attempt.Unstored.ToArray())
+        foreach (var (jobId, (result, _, _)) in attempt.Unstored.ToArray())
         {
-            attempt.Unstored[jobId] = (result, 1);
+            attempt.Unstored[jobId] = (result, 1, Environment.TickCount64);
             _sweepManager.Tell(result);
         }
         if (attempt.HandBack is { } handBack)
@@ -523,15 +524,17 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
         if (!_registered)
             return; // held until the device registers again (ResendPending)
         var attempt = _attempt!;
-        foreach (var (jobId, (result, sends)) in attempt.Unstored.ToArray())
+        foreach (var (jobId, (result, sends, sentAt)) in attempt.Unstored.ToArray())
         {
+            if (!IsDue(sentAt))
+                continue;
             if (sends > _timings.MaxResends)
             {
                 _log.Warning("The result of job {0} was never acknowledged; giving up on it", jobId);
                 attempt.Unstored.Remove(jobId);
                 continue;
             }
-            attempt.Unstored[jobId] = (result, sends + 1);
+            attempt.Unstored[jobId] = (result, sends + 1, Environment.TickCount64);
             _sweepManager.Tell(result);
         }
         TryClose();
@@ -564,7 +567,7 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
         {
             var message = new UnitDone(unitId, attempt.AttemptId, DeviceId, outcome.Elapsed.TotalSeconds, attempt.UnacknowledgedResults());
             _sweepManager.Tell(message);
-            _unitsDone[attempt.AttemptId] = (message, 1);
+            _unitsDone[attempt.AttemptId] = (message, 1, Environment.TickCount64);
             if (!Timers.IsTimerActive(WorkerTick.ResendDone))
                 Timers.StartPeriodicTimer(WorkerTick.ResendDone, WorkerTick.ResendDone, _timings.ResendInterval);
             Notice($"unit {unitId} finished on {DeviceId} in {outcome.Elapsed.TotalSeconds:F1} s");
@@ -644,15 +647,17 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
     {
         if (!_registered)
             return; // held until the device registers again (ResendPending)
-        foreach (var (attemptId, (message, sends)) in _unitsDone.ToArray())
+        foreach (var (attemptId, (message, sends, sentAt)) in _unitsDone.ToArray())
         {
+            if (!IsDue(sentAt))
+                continue;
             if (sends > _timings.MaxResends)
             {
                 _log.Warning("The end of unit {0} was never acknowledged; giving up on it", message.UnitId);
                 _unitsDone.Remove(attemptId);
                 continue;
             }
-            _unitsDone[attemptId] = (message, sends + 1);
+            _unitsDone[attemptId] = (message, sends + 1, Environment.TickCount64);
             _sweepManager.Tell(message);
         }
         if (_unitsDone.Count == 0)
@@ -669,6 +674,13 @@ public sealed class DeviceWorker : UntypedActor, IWithTimers
         Timers.Cancel(WorkerTick.Ask);
         Context.Parent.Tell(new DeviceDrained(DeviceId));
     }
+
+    /// <summary>
+    /// A report waiting for its answer goes again only once it has waited half a resend interval: the timer is one
+    /// per worker, and a report sent just before its tick is not lost yet. (Repeating every report on every tick made
+    /// a slow coordinator slower: a busy worker's whole backlog came again every interval.)
+    /// </summary>
+    private bool IsDue(long sentAt) => Environment.TickCount64 - sentAt >= _timings.ResendInterval.TotalMilliseconds / 2;
 
     private bool IsCurrent(string attemptId) => _attempt is { Dropped: false } attempt && attempt.AttemptId == attemptId;
 

@@ -38,8 +38,8 @@ internal sealed class UnitAttempt(AssignUnit assign, TimeSpan progressInterval)
 
     public BlobGatedReports Reports { get; } = new();
 
-    /// <summary>Sent JobResults not yet answered by ResultStored, with how many times each was sent.</summary>
-    public Dictionary<string, (JobResult Result, int Sends)> Unstored { get; } = new(StringComparer.Ordinal);
+    /// <summary>Sent JobResults not yet answered by ResultStored, with how many times each was sent and when last (Environment.TickCount64).</summary>
+    public Dictionary<string, (JobResult Result, int Sends, long SentAt)> Unstored { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Jobs that finish with the unit (at its last step): their results wait to go in its UnitDone.</summary>
     public HashSet<string> AtEnd { get; } = new(StringComparer.Ordinal);

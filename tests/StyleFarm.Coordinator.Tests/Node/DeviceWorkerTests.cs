@@ -325,5 +325,47 @@ public sealed class DeviceWorkerTests : Akka.TestKit.Xunit2.TestKit
         Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(900));
     }
 
+    [Fact]
+    public void An_unanswered_unit_end_is_repeated_no_sooner_than_half_a_resend_interval_after_it_went()
+    {
+        // Units of 40 ms end at every phase of the worker's 300 ms resend timer; none is ever answered.
+        StartWorker(_ => new SlowNoOpRunner(TimeSpan.FromMilliseconds(40)));
+        var sent = new Dictionary<string, List<DateTime>>();
+        int assigned = 0;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (DateTime.UtcNow < until)
+        {
+            switch (Coordinator.ReceiveOne(until - DateTime.UtcNow))
+            {
+                case RequestWork when assigned < 10:
+                    assigned++;
+                    Coordinator.Reply(new AssignUnit($"attempt-{assigned}", NodeUnits.Opaque(_coordinator, $"unit-{assigned}"), null, 0));
+                    break;
+                case UnitDone done:
+                    (sent.TryGetValue(done.AttemptId, out var times) ? times : sent[done.AttemptId] = []).Add(DateTime.UtcNow);
+                    break;
+            }
+        }
+
+        Assert.Equal(10, sent.Count);
+        Assert.Contains(sent.Values, times => times.Count > 1); // unanswered ends do go again
+        var gaps = sent.Values.SelectMany(times => times.Zip(times.Skip(1), (a, b) => b - a)).ToList();
+        Assert.All(gaps, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(120), $"a unit end went again after {gap.TotalMilliseconds:F0} ms"));
+    }
+
+    /// <summary>The no-op runner, each unit taking a while.</summary>
+    private sealed class SlowNoOpRunner(TimeSpan perUnit) : IUnitRunner
+    {
+        private readonly NoOpUnitRunner _noOp = new();
+
+        public void Run(WorkUnit unit, byte[]? resumeCheckpoint, ExecutionHooks hooks, CancellationToken cancel)
+        {
+            Thread.Sleep(perUnit);
+            _noOp.Run(unit, resumeCheckpoint, hooks, cancel);
+        }
+
+        public void Dispose() => _noOp.Dispose();
+    }
+
     private static string BlobHashOf(byte[] bytes) => Messages.Blobs.BlobHash.Of(bytes);
 }
