@@ -41,6 +41,8 @@ public sealed class DashboardState(DashboardLimits? limits = null)
     private readonly DashboardLimits _limits = limits ?? DashboardLimits.Default;
     private readonly Dictionary<string, SweepEntry> _sweeps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnitEntry> _units = new(StringComparer.Ordinal);
+    // The running units among _units: a view walks these few, not every queued unit of a big sweep.
+    private readonly HashSet<UnitEntry> _running = [];
     private readonly Dictionary<string, JobEntry> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeView> _nodes = new(StringComparer.Ordinal);
     private readonly List<string> _nodeOrder = [];
@@ -298,7 +300,7 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         {
             if (record.State is not (UnitState.Queued or UnitState.Assigned or UnitState.Running)) return;
             bool running = record.State != UnitState.Queued;
-            unit = _units[record.UnitId] = new UnitEntry(record.UnitId, record.SweepId)
+            unit = _units[record.UnitId] = new UnitEntry(record.UnitId, sweep, _running)
             {
                 Running = running,
                 DeviceId = running ? record.Device : null,
@@ -359,13 +361,13 @@ public sealed class DashboardState(DashboardLimits? limits = null)
 
     public DashboardView View(DateTimeOffset now)
     {
-        ILookup<string, UnitEntry> unitsBySweep = _units.Values.ToLookup(u => u.SweepId, StringComparer.Ordinal);
+        UnitEntry[] running = _running.OrderBy(u => u.AssignedAt ?? DateTimeOffset.MinValue)
+            .ThenBy(u => u.UnitId, StringComparer.Ordinal).ToArray();
+        ILookup<string, UnitEntry> runningBySweep = running.ToLookup(u => u.SweepId, StringComparer.Ordinal);
         DashboardSweep[] sweeps = _sweeps.Values.Where(s => !s.IsEnded).OrderBy(s => s.CreatedAt ?? DateTimeOffset.MaxValue).ThenBy(s => s.Order)
             .Concat(_sweeps.Values.Where(s => s.IsEnded).OrderByDescending(s => s.EndedAt).ThenByDescending(s => s.Order))
-            .Select(s => View(s, unitsBySweep[s.Id], now))
+            .Select(s => View(s, runningBySweep[s.Id], now))
             .ToArray();
-        UnitEntry[] running = _units.Values.Where(u => u.Running).OrderBy(u => u.AssignedAt ?? DateTimeOffset.MinValue)
-            .ThenBy(u => u.UnitId, StringComparer.Ordinal).ToArray();
         DashboardUnit[] units = running.Select(u => new DashboardUnit(u.UnitId, u.SweepId, u.DeviceId, u.Jobs, u.Step, u.MaxSteps,
             u.AssignedAt, u.Losses)).ToArray();
         IEnumerable<JobEntry> runningJobs = running.SelectMany(JobsOf).Where(j => j.State == JobState.Running);
@@ -373,13 +375,12 @@ public sealed class DashboardState(DashboardLimits? limits = null)
             .Select(j => j!).Take(_limits.EndedJobs);
         DashboardJob[] jobs = runningJobs.Concat(endedJobs).Select(View).ToArray();
         DashboardNode[] nodes = _nodeOrder.Select(id => _nodes[id]).Select(View).ToArray();
-        return new DashboardView(now, Version, sweeps, units, jobs, nodes, _units.Values.Count(u => !u.Running), _failures.ToArray());
+        return new DashboardView(now, Version, sweeps, units, jobs, nodes, _units.Count - _running.Count, _failures.ToArray());
     }
 
-    private DashboardSweep View(SweepEntry s, IEnumerable<UnitEntry> units, DateTimeOffset now)
+    private DashboardSweep View(SweepEntry s, IEnumerable<UnitEntry> runningUnits, DateTimeOffset now)
     {
-        UnitEntry[] mine = units.ToArray();
-        int runningJobs = mine.Where(u => u.Running).Sum(u => u.Unit is null ? u.Jobs : JobsOf(u).Count(j => j.State == JobState.Running));
+        int runningJobs = runningUnits.Sum(u => u.Unit is null ? u.Jobs : JobsOf(u).Count(j => j.State == JobState.Running));
         int done = s.Done.Count, failed = s.Failed.Count, cancelled = s.Cancelled.Count;
         int total = s.Seeded ? Math.Max(s.AllJobs.Count, done + failed + cancelled) : done + failed + cancelled + runningJobs;
         if (s.State == SweepState.Cancelled) cancelled = Math.Max(cancelled, total - done - failed);
@@ -390,7 +391,7 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         // Until the sweep's jobs are read from the store, its total (and so its ETA) is unknown, not zero.
         double? eta = s.IsEnded || !s.Seeded ? null : remaining == 0 ? 0 : rate is > 0 ? remaining / rate.Value : null;
         return new DashboardSweep(s.Id, s.Name, s.State, total, done, failed, cancelled, runningJobs, queued,
-            mine.Count(u => !u.Running), mine.Count(u => u.Running), rate, eta, s.EndedAt);
+            s.QueuedUnits, s.RunningUnits, rate, eta, s.EndedAt);
     }
 
     private static DashboardJob View(JobEntry j) =>
@@ -421,7 +422,7 @@ public sealed class DashboardState(DashboardLimits? limits = null)
     {
         if (!_units.TryGetValue(unitId, out UnitEntry? unit))
         {
-            unit = _units[unitId] = new UnitEntry(unitId, sweep.Id);
+            unit = _units[unitId] = new UnitEntry(unitId, sweep, _running);
             // An unread sweep's seed brings its units; a read one's new units (split parts) are read one by one.
             if (sweep.Seeded) _missingUnits.Add(unitId);
         }
@@ -452,7 +453,7 @@ public sealed class DashboardState(DashboardLimits? limits = null)
     private void EndUnit(SweepEntry sweep, string unitId)
     {
         sweep.EndedUnits.Add(unitId);
-        _units.Remove(unitId);
+        if (_units.Remove(unitId, out UnitEntry? unit)) unit.Forget();
         _missingUnits.Remove(unitId);
     }
 
@@ -517,6 +518,10 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         public HashSet<string> Cancelled { get; } = new(StringComparer.Ordinal);
         public HashSet<string> EndedUnits { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Its tracked units that wait, and that run (kept by <see cref="UnitEntry"/>).</summary>
+        public int QueuedUnits { get; set; }
+        public int RunningUnits { get; set; }
+
         /// <summary>When its most recent job results were recorded, oldest first.</summary>
         public Queue<DateTimeOffset> Recent { get; } = new();
 
@@ -540,12 +545,46 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         }
     }
 
-    private sealed class UnitEntry(string unitId, string sweepId)
+    /// <summary>A unit the dashboard tracks; it keeps its sweep's unit counts and the state's running set up to date.</summary>
+    private sealed class UnitEntry
     {
-        public string UnitId { get; } = unitId;
-        public string SweepId { get; } = sweepId;
+        private readonly SweepEntry _sweep;
+        private readonly HashSet<UnitEntry> _runningSet;
+        private bool _running;
+
+        public UnitEntry(string unitId, SweepEntry sweep, HashSet<UnitEntry> runningSet)
+        {
+            UnitId = unitId;
+            _sweep = sweep;
+            _runningSet = runningSet;
+            sweep.QueuedUnits++;
+        }
+
+        public string UnitId { get; }
+        public string SweepId => _sweep.Id;
         public WorkUnit? Unit { get; set; }
-        public bool Running { get; set; }
+
+        public bool Running
+        {
+            get => _running;
+            set
+            {
+                if (_running == value) return;
+                _running = value;
+                _sweep.RunningUnits += value ? 1 : -1;
+                _sweep.QueuedUnits -= value ? 1 : -1;
+                if (value) _runningSet.Add(this);
+                else _runningSet.Remove(this);
+            }
+        }
+
+        /// <summary>The unit ended or was dropped: it counts no more.</summary>
+        public void Forget()
+        {
+            Running = false;
+            _sweep.QueuedUnits--;
+        }
+
         public string? DeviceId { get; set; }
         public int Jobs { get; set; }
         public int Step { get; set; }
