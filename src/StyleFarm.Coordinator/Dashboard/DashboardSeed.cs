@@ -4,13 +4,20 @@ namespace StyleFarm.Coordinator.Dashboard;
 
 /// <summary>What the store says of one sweep when the dashboard first hears of it.</summary>
 /// <param name="JobStates">Every job of the sweep and its stored state.</param>
-/// <param name="Units">The sweep's units (split ones included; only queued, assigned and running ones matter).</param>
+/// <param name="Units">The sweep's units that run, with their plans (others are ignored).</param>
 /// <param name="Failures">Its most recent failed attempts, oldest first.</param>
 public sealed record SweepSeed(
     SweepRecord Sweep,
     IReadOnlyDictionary<string, JobState> JobStates,
     IReadOnlyList<UnitRecord> Units,
-    IReadOnlyList<AttemptRecord> Failures);
+    IReadOnlyList<AttemptRecord> Failures)
+{
+    /// <summary>
+    /// Its queued units, by size only: a plan is read from JSON, and a big sweep has tens of thousands of them. A
+    /// queued unit's plan comes with its <see cref="Farm.UnitAssigned"/>.
+    /// </summary>
+    public IReadOnlyList<QueuedUnitSize> QueuedUnits { get; init; } = [];
+}
 
 /// <summary>Reads the dashboard's seeds from the store. Called off the actor's thread: these are SQLite reads.</summary>
 public static class DashboardSeeds
@@ -32,10 +39,11 @@ public static class DashboardSeeds
 
     private static SweepSeed Read(FarmStore store, SweepRecord sweep)
     {
-        var jobs = new Dictionary<string, JobState>(StringComparer.Ordinal);
-        foreach (SweepJobRecord job in store.SweepJobs(sweep.Id)) jobs[job.Job.Id] = job.Job.State;
         IReadOnlyList<AttemptRecord> failures = store.Failures(sweep.Id);
-        return new SweepSeed(sweep, jobs, store.UnitsOfSweep(sweep.Id),
-            failures.Skip(Math.Max(0, failures.Count - FailuresPerSweep)).ToArray());
+        return new SweepSeed(sweep, store.SweepJobStates(sweep.Id), store.RunningUnitsOfSweep(sweep.Id),
+            failures.Skip(Math.Max(0, failures.Count - FailuresPerSweep)).ToArray())
+        {
+            QueuedUnits = store.QueuedUnitSizes(sweep.Id),
+        };
     }
 }

@@ -95,7 +95,7 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         if (sweep.IsEnded || sweep.EndedUnits.Contains(e.UnitId)) return false;
         sweep.ObservedFrom ??= at;
         if (sweep.State == SweepState.Queued) sweep.State = SweepState.Running;
-        UnitEntry unit = Unit(sweep, e.UnitId, e.Jobs);
+        UnitEntry unit = Unit(sweep, e.UnitId, e.Jobs, e.Unit);
         if (unit.QueuedAt is { } queued) _timings.Add(new UnitTiming(UnitTimingKind.Wait, Positive(at - queued)));
         unit.Running = true;
         unit.QueuedAt = null;
@@ -273,8 +273,11 @@ public sealed class DashboardState(DashboardLimits? limits = null)
             else if (state == JobState.Cancelled && !sweep.Done.Contains(jobId)) sweep.Cancelled.Add(jobId);
         }
         foreach (UnitRecord unit in seed.Units) SeedUnit(unit, seed.JobStates, at);
+        foreach (QueuedUnitSize queued in seed.QueuedUnits) SeedQueuedUnit(sweep, queued, at);
         // Units heard of but not in the seed were made after it was read (parts of a split unit): read them too.
-        foreach (UnitEntry unit in _units.Values.Where(u => u.SweepId == record.Id && u.Unit is null)) _missingUnits.Add(unit.UnitId);
+        var seeded = seed.QueuedUnits.Select(q => q.UnitId).ToHashSet(StringComparer.Ordinal);
+        foreach (UnitEntry unit in _units.Values.Where(u => u.SweepId == record.Id && u.Unit is null && !seeded.Contains(u.UnitId)))
+            _missingUnits.Add(unit.UnitId);
         foreach (AttemptRecord failure in seed.Failures.Where(f => _seededAttempts.Add(f.Id)))
             AddFailure(new DashboardFailure(failure.FinishedAt ?? failure.StartedAt, "failed", failure.SweepId, failure.UnitId,
                 failure.Device, _units.GetValueOrDefault(failure.UnitId)?.Jobs ?? 0, failure.Reason ?? "no reason given"));
@@ -309,14 +312,32 @@ public sealed class DashboardState(DashboardLimits? limits = null)
             };
             if (running) sweep.ObservedFrom ??= at;
         }
-        unit!.Unit = record.Unit;
-        unit.Jobs = record.Unit.Jobs.Count();
-        unit.MaxSteps = record.Unit.MaxSteps;
-        foreach (UnitVariant variant in record.Unit.Variants)
+        AttachPlan(unit!, record.Unit, jobStates);
+    }
+
+    /// <summary>A queued unit of a seed: counted now, its plan read or told once it runs.</summary>
+    private void SeedQueuedUnit(SweepEntry sweep, QueuedUnitSize queued, DateTimeOffset at)
+    {
+        if (sweep.IsEnded || sweep.EndedUnits.Contains(queued.UnitId) || _units.ContainsKey(queued.UnitId)) return;
+        _units[queued.UnitId] = new UnitEntry(queued.UnitId, sweep, _running)
+        {
+            Jobs = queued.Jobs,
+            QueuedAt = at,
+            Step = queued.CheckpointStep,
+        };
+    }
+
+    /// <summary>The unit's plan: its size, and its jobs' entries (a job's stored or reported end stays).</summary>
+    private void AttachPlan(UnitEntry unit, WorkUnit plan, IReadOnlyDictionary<string, JobState>? jobStates)
+    {
+        unit.Unit = plan;
+        unit.Jobs = plan.Jobs.Count();
+        unit.MaxSteps = plan.MaxSteps;
+        foreach (UnitVariant variant in plan.Variants)
             foreach (JobAtStep jobAtStep in variant.Jobs)
             {
-                JobEntry job = Job(jobAtStep.JobId, record.SweepId);
-                job.UnitId = record.UnitId;
+                JobEntry job = Job(jobAtStep.JobId, unit.SweepId);
+                job.UnitId = unit.UnitId;
                 job.VariantId = variant.VariantId;
                 job.Steps = jobAtStep.Steps;
                 if (job.State is JobState.Done or JobState.Failed) continue;
@@ -417,15 +438,15 @@ public sealed class DashboardState(DashboardLimits? limits = null)
         return _sweeps[sweepId] = new SweepEntry(sweepId, ++_order) { FirstSeen = at };
     }
 
-    /// <summary>The unit, made (and listed as missing) when an event names one the dashboard never read.</summary>
-    private UnitEntry Unit(SweepEntry sweep, string unitId, int jobs)
+    /// <summary>
+    /// The unit, made when an event names one the dashboard never saw. Its plan comes with the event when it has
+    /// one; otherwise the unit is listed as missing, to be read (an unread sweep's seed brings its units).
+    /// </summary>
+    private UnitEntry Unit(SweepEntry sweep, string unitId, int jobs, WorkUnit? plan = null)
     {
-        if (!_units.TryGetValue(unitId, out UnitEntry? unit))
-        {
-            unit = _units[unitId] = new UnitEntry(unitId, sweep, _running);
-            // An unread sweep's seed brings its units; a read one's new units (split parts) are read one by one.
-            if (sweep.Seeded) _missingUnits.Add(unitId);
-        }
+        if (!_units.TryGetValue(unitId, out UnitEntry? unit)) unit = _units[unitId] = new UnitEntry(unitId, sweep, _running);
+        if (unit.Unit is null && plan is not null) AttachPlan(unit, plan, jobStates: null);
+        if (unit.Unit is null && sweep.Seeded) _missingUnits.Add(unitId);
         if (jobs > 0 && unit.Unit is null) unit.Jobs = jobs;
         return unit;
     }

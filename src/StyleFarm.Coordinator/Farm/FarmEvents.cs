@@ -23,8 +23,11 @@ public sealed record JobsFailed(string SweepId, IReadOnlyList<string> JobIds, st
 /// <summary>A running unit reported progress; <paramref name="Losses"/> are every variant's losses at <paramref name="Step"/>.</summary>
 public sealed record UnitProgressed(string SweepId, string UnitId, string DeviceId, int Step, int MaxSteps, VariantLosses[] Losses) : IFarmEvent;
 
-/// <summary>A unit was handed to a device (published once the assignment is durable and sent).</summary>
-public sealed record UnitAssigned(string SweepId, string UnitId, string DeviceId, string AttemptId, int Jobs) : IFarmEvent;
+/// <summary>
+/// A unit was handed to a device (published as it is sent). <paramref name="Unit"/> is its plan, so that the
+/// dashboard need not read the plans of units still queued (in-process only: farm events never travel).
+/// </summary>
+public sealed record UnitAssigned(string SweepId, string UnitId, string DeviceId, string AttemptId, int Jobs, WorkUnit? Unit = null) : IFarmEvent;
 
 /// <summary>A unit went back to the queue unfinished (hand-back, pause, device or node lost, a failure to retry).</summary>
 public sealed record UnitRequeued(string SweepId, string UnitId, string DeviceId, string Reason) : IFarmEvent;

@@ -36,6 +36,12 @@ public sealed partial class FarmStore
         """, r => new SweepJobRecord(ReadJob(r), StoreJson.Read<Dictionary<string, string>>(r.Text("swept_json"))),
         ("$sweep", sweepId)));
 
+    /// <summary>Every job of a sweep and its state, without its settings (the dashboard's counts).</summary>
+    public IReadOnlyDictionary<string, JobState> SweepJobStates(string sweepId) => Read(() =>
+        Query("SELECT sj.job_id, j.state FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id WHERE sj.sweep_id = $sweep",
+                r => (Id: r.Text("job_id"), State: r.State<JobState>("state")), ("$sweep", sweepId))
+            .ToDictionary(j => j.Id, j => j.State, StringComparer.Ordinal));
+
     /// <summary>The sweeps that asked for a job, oldest first, each with the swept values that named it there.</summary>
     public IReadOnlyList<(string SweepId, IReadOnlyDictionary<string, string> SweptValues)> SweepsOfJob(string jobId) => Read(() => Query("""
         SELECT sj.sweep_id, sj.swept_json FROM sweep_jobs sj JOIN sweeps s ON s.id = sj.sweep_id

@@ -38,6 +38,16 @@ public sealed partial class FarmStore
     public IReadOnlyList<UnitRecord> UnitsOfSweep(string sweepId) => Read(() =>
         Query($"{UnitSelect} WHERE u.sweep_id = $sweep ORDER BY u.seq, u.rowid", ReadUnit, ("$sweep", sweepId)));
 
+    /// <summary>A sweep's units that are assigned or running, with their plans.</summary>
+    public IReadOnlyList<UnitRecord> RunningUnitsOfSweep(string sweepId) => Read(() => Query(
+        $"{UnitSelect} WHERE u.sweep_id = $sweep AND u.state IN ('assigned', 'running') ORDER BY u.seq, u.rowid", ReadUnit, ("$sweep", sweepId)));
+
+    /// <summary>A sweep's queued units in order, by size only (no plan is read).</summary>
+    public IReadOnlyList<QueuedUnitSize> QueuedUnitSizes(string sweepId) => Read(() => Query("""
+        SELECT u.id, u.checkpoint_step, (SELECT COUNT(*) FROM unit_jobs uj WHERE uj.unit_id = u.id) AS jobs
+        FROM units u WHERE u.sweep_id = $sweep AND u.state = 'queued' ORDER BY u.seq, u.rowid
+        """, r => new QueuedUnitSize(r.Text("id"), r.Int("jobs"), r.IntOrNull("checkpoint_step") ?? 0), ("$sweep", sweepId)));
+
     public AttemptRecord? GetAttempt(string attemptId) => Read(() => AttemptOrNull(attemptId));
 
     /// <summary>

@@ -93,6 +93,9 @@ public sealed record UnitRecord(
     public string UnitId => Unit.UnitId;
 }
 
+/// <summary>A queued unit without its plan: how many jobs it answers and the step it resumes at.</summary>
+public sealed record QueuedUnitSize(string UnitId, int Jobs, int CheckpointStep);
+
 /// <summary>The state a unit change left the unit and its sweep in (a sweep finishes with its last unit).</summary>
 public sealed record UnitChange(UnitState Unit, SweepState Sweep);
 

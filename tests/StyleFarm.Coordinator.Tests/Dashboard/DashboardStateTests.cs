@@ -52,6 +52,28 @@ public sealed class DashboardStateTests
     }
 
     [Fact]
+    public void AQueuedUnitSeededBySizeOnlyGetsItsPlanFromItsAssignment()
+    {
+        // The store's seed of a big sweep: queued units by size, no plans.
+        SweepSeed seed = Seed() with { Units = [] };
+        _state.Seed(seed with { QueuedUnits = [new QueuedUnitSize(U1.UnitId, 4, 0), new QueuedUnitSize(U2.UnitId, 1, 0)] }, T0);
+        DashboardView before = _state.View(At(1));
+        Assert.Equal(2, before.QueuedUnits);
+        Assert.Equal((2, 0, 5), (before.Sweeps[0].UnitsQueued, before.Sweeps[0].UnitsRunning, before.Sweeps[0].JobsQueued));
+        Assert.Empty(_state.TakeMissingUnits()); // nothing to read: queued units need no plan yet
+
+        Apply(10, new UnitAssigned("s1", U1.UnitId, Device, "attempt", 4, U1));
+        Apply(20, new UnitProgressed("s1", U1.UnitId, Device, 150, 200, Losses(7, 6)));
+
+        DashboardView view = _state.View(At(20));
+        Assert.Empty(_state.TakeMissingUnits());
+        Assert.Equal((1, 1, 4, 1), (view.Sweeps[0].UnitsQueued, view.Sweeps[0].UnitsRunning, view.Sweeps[0].JobsRunning, view.Sweeps[0].JobsQueued));
+        Assert.Equal(200, Assert.Single(view.Units).MaxSteps);
+        DashboardJob a = view.Jobs.Single(j => j.JobId == "a");
+        Assert.Equal((JobState.Running, 100, 100, Device), (a.State, a.Step, a.Steps, a.DeviceId));
+    }
+
+    [Fact]
     public void TheEtaIsTheRemainingJobsAtTheRecentThroughput()
     {
         _state.Seed(Seed(), T0);

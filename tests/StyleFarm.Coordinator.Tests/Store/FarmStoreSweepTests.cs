@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using StyleFarm.Coordinator.Store;
 using StyleFarm.Messages.Jobs;
+using StyleFarm.Messages.Work;
 
 namespace StyleFarm.Coordinator.Tests.Store;
 
@@ -15,6 +16,23 @@ public sealed class FarmStoreSweepTests : IDisposable
     {
         _store.Dispose();
         _data.Dispose();
+    }
+
+    [Fact]
+    public void The_dashboard_s_seed_reads_job_states_running_plans_and_queued_unit_sizes()
+    {
+        JobSettings[] jobs = Enumerable.Range(0, 10).Select(i => Farm.Job(1 + i)).ToArray();
+        NewSweep sweep = Farm.Sweep("s1", jobs, perUnit: 4); // units of 4, 4 and 2 jobs
+        _store.CreateSweep(sweep);
+        string attempt = _store.AssignUnit("s1-u1", "node-a", "node-a/cpu")!;
+        Farm.RunToEnd(_store, "s1-u0");
+
+        Assert.Equal(jobs.ToDictionary(j => j.JobId, j => sweep.Units[0].Jobs.Any(u => u.JobId == j.JobId) ? JobState.Done : JobState.Queued),
+            _store.SweepJobStates("s1"));
+        UnitRecord running = Assert.Single(_store.RunningUnitsOfSweep("s1"));
+        Assert.Equal(("s1-u1", attempt), (running.UnitId, running.AttemptId));
+        Assert.Equal(sweep.Units[1].Jobs, running.Unit.Jobs);
+        Assert.Equal([new QueuedUnitSize("s1-u2", 2, 0)], _store.QueuedUnitSizes("s1"));
     }
 
     [Fact]

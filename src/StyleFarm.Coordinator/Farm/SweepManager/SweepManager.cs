@@ -339,7 +339,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         _farm.Changed(node.NodeId);
         string nodeId = node.NodeId, deviceId = device.DeviceId;
         held.Worker.Tell(new AssignUnit(attemptId, unit, held.Resume, _settings.CheckpointEverySteps), Self);
-        Publish(new UnitAssigned(unit.SweepId, unit.UnitId, deviceId, attemptId, unit.Jobs.Count()));
+        Publish(new UnitAssigned(unit.SweepId, unit.UnitId, deviceId, attemptId, unit.Jobs.Count(), unit));
         Persist(store =>
         {
             if (split is not null && !store.SplitUnit(split.Original.UnitId, split.Parts)) return null;
