@@ -56,6 +56,22 @@ public sealed class FarmStoreSweepTests : IDisposable
     }
 
     [Fact]
+    public void Two_combinations_with_the_same_settings_are_one_job_labelled_by_the_first()
+    {
+        JobSettings[] jobs = Farm.Jobs(1, 10);
+        NewSweep sweep = Farm.Sweep("s1", jobs);
+        var again = new NewSweepJob(jobs[0], new Dictionary<string, string> { ["style_weight"] = "1.0", ["ratio"] = "x" });
+        sweep = sweep with { Jobs = [sweep.Jobs[0], sweep.Jobs[1], again] };
+
+        _store.CreateSweep(sweep);
+
+        IReadOnlyList<SweepJobRecord> stored = _store.SweepJobs("s1");
+        Assert.Equal([jobs[0].JobId, jobs[1].JobId], stored.Select(j => j.Job.Id));
+        Assert.Equal(sweep.Jobs[0].SweptValues.OrderBy(p => p.Key), stored[0].SweptValues.OrderBy(p => p.Key));
+        Assert.Equal(jobs[0], stored[0].Job.Settings);
+    }
+
+    [Fact]
     public void A_sweep_that_fails_before_commit_leaves_nothing()
     {
         _store.BeforeCommit = () => throw new InvalidOperationException("injected");
