@@ -21,11 +21,13 @@ namespace StyleFarm.Coordinator.Planning;
 public sealed class FusionPlanner
 {
     private readonly Func<JobSettings, MemoryEstimate> _estimate;
+    private readonly bool _estimateReadsGeometryOnly;
 
     /// <param name="estimate">The memory a unit of these settings needs; <see cref="MemoryEstimate.For(JobSettings)"/> by default.</param>
     public FusionPlanner(Func<JobSettings, MemoryEstimate>? estimate = null)
     {
         _estimate = estimate ?? MemoryEstimate.For;
+        _estimateReadsGeometryOnly = estimate is null;
     }
 
     /// <summary>The memory estimate the planner sizes units of these settings by.</summary>
@@ -42,19 +44,37 @@ public sealed class FusionPlanner
     /// longest work first shortens a sweep's wall time on several devices.
     /// </summary>
     public IReadOnlyList<WorkUnit> Plan(string sweepId, int priority, IEnumerable<JobSettings> jobs, long deviceFreeBytes,
-        int maxVariantsPerUnit = int.MaxValue)
+        int maxVariantsPerUnit = int.MaxValue) =>
+        PlanWithIds(sweepId, priority, jobs.Select(j => (j.JobId, j)), deviceFreeBytes, maxVariantsPerUnit);
+
+    /// <summary>
+    /// As <see cref="Plan(string, int, IEnumerable{JobSettings}, long, int)"/>, for jobs whose ids the caller has
+    /// (a job id is a SHA-256 of the settings, computed anew on every read).
+    /// </summary>
+    public IReadOnlyList<WorkUnit> PlanWithIds(string sweepId, int priority, IEnumerable<(string JobId, JobSettings Settings)> jobs,
+        long deviceFreeBytes, int maxVariantsPerUnit = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxVariantsPerUnit, 1);
         var units = new List<WorkUnit>();
+        // Groups that differ only in seeds or images size their batches alike: one estimate each.
+        var batchLimits = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var group in Distinct(jobs).GroupBy(j => j.Settings.FusionKey, StringComparer.Ordinal))
         {
             JobSettings template = group.First().Settings;
             UnitVariant[] variants = Tracks(group.Key, group).ToArray();
-            int batch = Math.Min(Math.Min(maxVariantsPerUnit, BatchLimit(template, deviceFreeBytes)), WireBatchLimit(variants));
+            // (Only the default estimate is known to read no more than GeometryKey does.)
+            string geometry = _estimateReadsGeometryOnly ? GeometryKey(template) : group.Key;
+            if (!batchLimits.TryGetValue(geometry, out int fits)) fits = batchLimits[geometry] = BatchLimit(template, deviceFreeBytes);
+            int batch = Math.Min(Math.Min(maxVariantsPerUnit, fits), WireBatchLimit(variants));
             units.AddRange(Units(sweepId, priority, template, variants, batch));
         }
         return units.OrderByDescending(Work).ThenBy(u => u.UnitId, StringComparer.Ordinal).ToArray();
     }
+
+    /// <summary>What <see cref="MemoryEstimate.For(JobSettings)"/> and <see cref="BatchLimit"/> read of a job's settings.</summary>
+    private static string GeometryKey(JobSettings s) =>
+        string.Join('\n', s.Network, s.Size.ToString(CultureInfo.InvariantCulture), s.ContentLayer, s.Optimizer,
+            string.Join(',', s.StyleLayers.Select(l => l.Layer)));
 
     /// <summary>How many variants keep a unit within <see cref="WireLimits.MaxJobsPerUnit"/> jobs (tracks are never cut).</summary>
     private static int WireBatchLimit(IReadOnlyList<UnitVariant> variants) =>
@@ -106,8 +126,8 @@ public sealed class FusionPlanner
 
     private sealed record PlannedJob(string JobId, JobSettings Settings);
 
-    private static IEnumerable<PlannedJob> Distinct(IEnumerable<JobSettings> jobs) =>
-        jobs.Select(j => new PlannedJob(j.JobId, j)).DistinctBy(j => j.JobId, StringComparer.Ordinal);
+    private static IEnumerable<PlannedJob> Distinct(IEnumerable<(string JobId, JobSettings Settings)> jobs) =>
+        jobs.Select(j => new PlannedJob(j.JobId, j.Settings)).DistinctBy(j => j.JobId, StringComparer.Ordinal);
 
     /// <summary>
     /// The variants of one fusion key: jobs grouped by their numbers, each group read out at its step counts.

@@ -22,8 +22,8 @@ public sealed class SweepSubmitter(FarmStore store, BlobStore blobs, FusionPlann
         string[] jobIds = sweep.Jobs.Select(j => j.Settings.JobId).ToArray();
         var completed = store.FindCompletedJobs(jobIds);
         string sweepId = FarmStore.NewSweepId();
-        IReadOnlyList<WorkUnit> units = planner.Plan(sweepId, sweep.Priority,
-            sweep.Jobs.Where((_, i) => !completed.ContainsKey(jobIds[i])).Select(j => j.Settings), deviceFreeBytes);
+        IReadOnlyList<WorkUnit> units = planner.PlanWithIds(sweepId, sweep.Priority,
+            sweep.Jobs.Select((j, i) => (jobIds[i], j.Settings)).Where(j => !completed.ContainsKey(j.Item1)), deviceFreeBytes);
 
         SweepRecord record = store.CreateSweep(new NewSweep(sweepId, sweep.Name, fileText, sweep.Priority, sweep.Retries,
             sweep.Jobs.Select(j => new NewSweepJob(j.Settings, j.SweptValues)).ToArray(), units));

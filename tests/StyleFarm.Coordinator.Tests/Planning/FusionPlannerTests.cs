@@ -263,6 +263,25 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void EachSizeIsBatchedByItsOwnMemoryEstimate_SeedsAlike_AndKnownIdsPlanTheSame()
+    {
+        // Two seeds at each of two sizes: four fusion groups, two memory estimates.
+        JobSettings[] jobs = [.. from size in new[] { 64, 400 } from seed in new[] { 1L, 2L } from w in Enumerable.Range(1, 12)
+                                  select Job(w) with { Size = size, Seed = seed }];
+        JobSettings big = jobs.First(j => j.Size == 400), small = jobs.First(j => j.Size == 64);
+        long free = new FusionPlanner().EstimateFor(big).BytesFor(3);
+        int bigFits = _planner.BatchLimit(big, free), smallFits = _planner.BatchLimit(small, free);
+        Assert.True(bigFits < 12 && smallFits > bigFits, $"{bigFits} at 400 px, {smallFits} at 64 px");
+
+        IReadOnlyList<WorkUnit> units = _planner.Plan("sweep", 50, jobs, free);
+
+        Assert.All(units.Where(u => u.Shared.Size == 400), u => Assert.True(u.Variants.Length <= bigFits));
+        Assert.Equal(Math.Min(12, smallFits), units.Where(u => u.Shared.Size == 64).Max(u => u.Variants.Length));
+        Assert.Equal(48, units.Sum(u => u.Jobs.Count()));
+        Assert.Equal(units.Select(Describe), _planner.PlanWithIds("sweep", 50, jobs.Select(j => (j.JobId, j)), free).Select(Describe));
+    }
+
+    [Fact]
     public void NoJobs_NoUnits() => Assert.Empty(_planner.Plan("sweep", 50, [], PlentyOfMemory));
 
     private static string Describe(WorkUnit u) =>
