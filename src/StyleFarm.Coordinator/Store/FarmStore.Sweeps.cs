@@ -29,8 +29,41 @@ public sealed partial class FarmStore
             InsertJobs(sweep, jobIds, now);
             InsertUnits(sweep.Id, sweep.Units, seqOf: i => i, failures: 0, now);
             SettleSweep(sweep.Id, now);
+            RememberPlans(sweep.Id, sweep.Units);
             return SweepOrNull(sweep.Id)!;
         });
+    }
+
+    /// <summary>
+    /// A sweep's queued units, as the SweepManager loads them when the sweep is submitted. The plans of a sweep this
+    /// store created lately come from memory, once, if the stored units still match them (all queued, never handed
+    /// out, as many): parsing thousands of plans back from JSON held up the first dispatch of a big sweep.
+    /// </summary>
+    public IReadOnlyList<UnitRecord> QueuedUnitsToLoad(string sweepId) => Read(() =>
+    {
+        if (_createdPlans.Remove(sweepId, out IReadOnlyList<WorkUnit>? plans))
+        {
+            var (units, untouched) = Query("""
+                SELECT COUNT(*) AS units, COUNT(*) FILTER (WHERE state = 'queued' AND attempts = 0) AS untouched
+                FROM units WHERE sweep_id = $sweep
+                """, r => (r.Int("units"), r.Int("untouched")), ("$sweep", sweepId)).Single();
+            if (units == plans.Count && untouched == plans.Count)
+                return plans.Select(unit => new UnitRecord(unit, UnitState.Queued, null, null, null, null, 0, 0, null, [])).ToList();
+        }
+        return QueuedUnits(sweepId);
+    });
+
+    // The plans of the sweeps created last, by sweep, until the SweepManager takes them (a few: a sweep that is
+    // never taken, e.g. because its coordinator restarted, must not stay in memory).
+    private const int CreatedPlansKept = 4;
+    private readonly Dictionary<string, IReadOnlyList<WorkUnit>> _createdPlans = new(StringComparer.Ordinal);
+    private readonly Queue<string> _createdOrder = new();
+
+    private void RememberPlans(string sweepId, IReadOnlyList<WorkUnit> units)
+    {
+        _createdPlans[sweepId] = units;
+        _createdOrder.Enqueue(sweepId);
+        while (_createdOrder.Count > CreatedPlansKept) _createdPlans.Remove(_createdOrder.Dequeue());
     }
 
     public SweepRecord? GetSweep(string sweepId) => Read(() => SweepOrNull(sweepId));

@@ -72,6 +72,27 @@ public sealed class FarmStoreSweepTests : IDisposable
     }
 
     [Fact]
+    public void A_new_sweep_s_units_load_from_the_plans_in_hand_once_and_from_the_store_after_or_when_they_changed()
+    {
+        NewSweep first = Farm.Sweep("s1", Farm.Jobs(1, 10, 100));
+        NewSweep second = Farm.Sweep("s2", Farm.Jobs(2, 20, 200));
+        _store.CreateSweep(first);
+        _store.CreateSweep(second);
+        string attempt = _store.AssignUnit("s2-u1", "node-a", "node-a/cpu")!; // s2 changed before it was loaded
+
+        IReadOnlyList<UnitRecord> loaded = _store.QueuedUnitsToLoad("s1");
+        Assert.Equal(first.Units, loaded.Select(u => u.Unit)); // the very plans the sweep was created with
+        Assert.All(loaded, u => Assert.Equal((UnitState.Queued, 0, 0, (ResumePoint?)null), (u.State, u.Attempts, u.Failures, u.Checkpoint)));
+        IReadOnlyList<UnitRecord> again = _store.QueuedUnitsToLoad("s1"); // read back from the store this time
+        Assert.Equal(first.Units.Select(u => u.UnitId), again.Select(u => u.UnitId));
+        Assert.All(again, u => Assert.NotSame(first.Units.Single(p => p.UnitId == u.UnitId), u.Unit));
+
+        IReadOnlyList<UnitRecord> changed = _store.QueuedUnitsToLoad("s2");
+        Assert.Equal(["s2-u0", "s2-u2"], changed.Select(u => u.UnitId));
+        Assert.NotNull(attempt);
+    }
+
+    [Fact]
     public void A_sweep_that_fails_before_commit_leaves_nothing()
     {
         _store.BeforeCommit = () => throw new InvalidOperationException("injected");

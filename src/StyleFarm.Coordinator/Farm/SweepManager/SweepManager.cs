@@ -605,7 +605,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             Publish(new SweepEnded(sweep.Id, sweep.State));
             return;
         }
-        Load(sweep, _store.UnitsOfSweep(sweep.Id));
+        Load(sweep, _store.QueuedUnitsToLoad(sweep.Id));
         _log.Info("Sweep {0} ({1}) queued: {2} units", sweep.Id, sweep.Name, _policy.PendingOf(sweep.Id).Count);
         Publish(new SweepQueued(sweep.Id, sweep.Name)); // for the Dashboard, which reads the sweep from the store
         NotifyWaiting();
