@@ -13,6 +13,12 @@ public sealed record DashboardLimits
     /// <summary>Sweeps that ended, kept in the view (newest first).</summary>
     public int EndedSweeps { get; init; } = 20;
 
+    /// <summary>
+    /// Running units listed in the view, longest running first (and their jobs); the rest are counted. Devices run
+    /// a unit each, but a store whose commits lag shows thousands running: every unit that ended since.
+    /// </summary>
+    public int ListedUnits { get; init; } = 256;
+
     /// <summary>Jobs that ended, kept in the view after the running ones (newest first).</summary>
     public int EndedJobs { get; init; } = 100;
 
@@ -383,11 +389,14 @@ public sealed class DashboardState(DashboardLimits? limits = null)
     public DashboardView View(DateTimeOffset now)
     {
         UnitEntry[] running = _running.OrderBy(u => u.AssignedAt ?? DateTimeOffset.MinValue)
-            .ThenBy(u => u.UnitId, StringComparer.Ordinal).ToArray();
-        ILookup<string, UnitEntry> runningBySweep = running.ToLookup(u => u.SweepId, StringComparer.Ordinal);
+            .ThenBy(u => u.UnitId, StringComparer.Ordinal).Take(_limits.ListedUnits).ToArray();
+        var runningJobsBySweep = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (UnitEntry unit in _running)
+            runningJobsBySweep[unit.SweepId] = runningJobsBySweep.GetValueOrDefault(unit.SweepId) +
+                                               (unit.Unit is null ? unit.Jobs : JobsOf(unit).Count(j => j.State == JobState.Running));
         DashboardSweep[] sweeps = _sweeps.Values.Where(s => !s.IsEnded).OrderBy(s => s.CreatedAt ?? DateTimeOffset.MaxValue).ThenBy(s => s.Order)
             .Concat(_sweeps.Values.Where(s => s.IsEnded).OrderByDescending(s => s.EndedAt).ThenByDescending(s => s.Order))
-            .Select(s => View(s, runningBySweep[s.Id], now))
+            .Select(s => View(s, runningJobsBySweep.GetValueOrDefault(s.Id), now))
             .ToArray();
         DashboardUnit[] units = running.Select(u => new DashboardUnit(u.UnitId, u.SweepId, u.DeviceId, u.Jobs, u.Step, u.MaxSteps,
             u.AssignedAt, u.Losses)).ToArray();
@@ -396,12 +405,11 @@ public sealed class DashboardState(DashboardLimits? limits = null)
             .Select(j => j!).Take(_limits.EndedJobs);
         DashboardJob[] jobs = runningJobs.Concat(endedJobs).Select(View).ToArray();
         DashboardNode[] nodes = _nodeOrder.Select(id => _nodes[id]).Select(View).ToArray();
-        return new DashboardView(now, Version, sweeps, units, jobs, nodes, _units.Count - _running.Count, _failures.ToArray());
+        return new DashboardView(now, Version, sweeps, units, jobs, nodes, _units.Count - _running.Count, _running.Count, _failures.ToArray());
     }
 
-    private DashboardSweep View(SweepEntry s, IEnumerable<UnitEntry> runningUnits, DateTimeOffset now)
+    private DashboardSweep View(SweepEntry s, int runningJobs, DateTimeOffset now)
     {
-        int runningJobs = runningUnits.Sum(u => u.Unit is null ? u.Jobs : JobsOf(u).Count(j => j.State == JobState.Running));
         int done = s.Done.Count, failed = s.Failed.Count, cancelled = s.Cancelled.Count;
         int total = s.Seeded ? Math.Max(s.AllJobs.Count, done + failed + cancelled) : done + failed + cancelled + runningJobs;
         if (s.State == SweepState.Cancelled) cancelled = Math.Max(cancelled, total - done - failed);

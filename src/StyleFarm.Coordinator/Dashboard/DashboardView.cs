@@ -10,9 +10,10 @@ namespace StyleFarm.Coordinator.Dashboard;
 
 /// <summary>The whole farm at <paramref name="At"/>; <paramref name="Version"/> grows with every change folded in.</summary>
 /// <param name="Sweeps">Unfinished sweeps (oldest first), then the ones that ended lately (newest first).</param>
-/// <param name="Units">The units running now.</param>
+/// <param name="Units">The units running now, longest running first, at most DashboardLimits.ListedUnits of them.</param>
 /// <param name="Jobs">The jobs of the running units, then the jobs that ended lately (newest first).</param>
 /// <param name="QueuedUnits">Units waiting for a device, over every sweep.</param>
+/// <param name="RunningUnits">Units running, over every sweep (listed or not).</param>
 /// <param name="Failures">Recent failures and requeues with their reasons, newest last.</param>
 public sealed record DashboardView(
     DateTimeOffset At,
@@ -22,9 +23,10 @@ public sealed record DashboardView(
     IReadOnlyList<DashboardJob> Jobs,
     IReadOnlyList<DashboardNode> Nodes,
     int QueuedUnits,
+    int RunningUnits,
     IReadOnlyList<DashboardFailure> Failures) : INoSerializationVerificationNeeded
 {
-    public static DashboardView Empty(DateTimeOffset at) => new(at, 0, [], [], [], [], 0, []);
+    public static DashboardView Empty(DateTimeOffset at) => new(at, 0, [], [], [], [], 0, 0, []);
 
     public DashboardSweep? Sweep(string sweepId) => Sweeps.FirstOrDefault(s => s.Id == sweepId);
 }

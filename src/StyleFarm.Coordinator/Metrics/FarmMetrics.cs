@@ -57,7 +57,7 @@ public sealed class FarmMetrics
             _jobs.WithLabels(Label(JobState.Failed)).Set(view.Sweeps.Sum(s => s.JobsFailed));
             _jobs.WithLabels(Label(JobState.Cancelled)).Set(view.Sweeps.Sum(s => s.JobsCancelled));
             _queuedUnits.Set(view.QueuedUnits);
-            _runningUnits.Set(view.Units.Count);
+            _runningUnits.Set(view.RunningUnits);
             _nodes.Set(view.Nodes.Count(n => n.State != "gone"));
 
             var devices = view.Nodes.SelectMany(n => n.Devices).Where(d => d.State != "gone").ToArray();

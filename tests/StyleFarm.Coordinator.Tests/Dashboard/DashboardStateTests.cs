@@ -74,6 +74,23 @@ public sealed class DashboardStateTests
     }
 
     [Fact]
+    public void TheViewListsTheLongestRunningUnitsUpToItsLimitAndCountsThemAll()
+    {
+        var state = new DashboardState(new DashboardLimits { ListedUnits = 1 });
+        state.Seed(Seed(), T0);
+        state.Apply(new UnitAssigned("s1", U1.UnitId, Device, "attempt-1", 4, U1), At(10));
+        state.Apply(new UnitAssigned("s1", U2.UnitId, "node-a/cpu-2", "attempt-2", 1, U2), At(20));
+
+        DashboardView view = state.View(At(30));
+
+        Assert.Equal(U1.UnitId, Assert.Single(view.Units).UnitId); // the longest running
+        Assert.Equal((2, 0), (view.RunningUnits, view.QueuedUnits));
+        DashboardSweep sweep = Assert.Single(view.Sweeps);
+        Assert.Equal((2, 5, 0), (sweep.UnitsRunning, sweep.JobsRunning, sweep.JobsQueued)); // every running job counts
+        Assert.All(view.Jobs.Where(j => j.State == JobState.Running), j => Assert.Equal(U1.UnitId, j.UnitId));
+    }
+
+    [Fact]
     public void TheEtaIsTheRemainingJobsAtTheRecentThroughput()
     {
         _state.Seed(Seed(), T0);

@@ -13,7 +13,7 @@ export function renderFarmStats(box, view) {
   replaceChildren(box,
     stat(nodes.length, nodes.length === 1 ? 'node' : 'nodes'),
     stat(`${busy}/${devices.length}`, 'devices busy'),
-    stat(view.units.length, 'units running'),
+    stat(view.runningUnits ?? view.units.length, 'units running'),
     stat(view.queuedUnits, 'queued'),
     stat(speed.toFixed(1), 'steps/s'));
 }
