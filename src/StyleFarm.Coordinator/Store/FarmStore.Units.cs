@@ -182,8 +182,18 @@ public sealed partial class FarmStore
                 reason = CASE WHEN id = $attempt THEN NULL ELSE $reason END
             WHERE unit_id = $unit AND (finished_at IS NULL OR (id = $attempt AND outcome = 'requeued'))
             """, ("$unit", unitId), ("$attempt", attemptId), ("$reason", $"completed by attempt {attemptId}"), ("$now", now));
-        // One look answers the rest; while the sweep has units left and the unit's jobs all have results (nearly
-        // always) nothing more runs.
+        UnitChange change = EndedUnitChange(unitId, now, out string sweep);
+        sweepId = sweep;
+        return change;
+    }
+
+    /// <summary>
+    /// After a unit became done: its jobs still without a result fail, and its sweep settles if no unit of it is
+    /// left. One look answers both; while the sweep has units left and the unit's jobs all have results (nearly
+    /// always) nothing more runs.
+    /// </summary>
+    private UnitChange EndedUnitChange(string unitId, long now, out string sweepId)
+    {
         var (sweep, state, unfinishedJobs, idle) = Query(EndedUnitFacts,
             r => (r.Text("sweep_id"), r.State<SweepState>("state"), r.GetBoolean(2), r.GetBoolean(3)), ("$unit", unitId)).Single();
         sweepId = sweep;

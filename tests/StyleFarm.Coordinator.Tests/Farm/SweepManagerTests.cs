@@ -252,6 +252,52 @@ public sealed class SweepManagerTests : FarmTestKit
     }
 
     [Fact]
+    public void A_unit_that_ends_before_its_assignment_was_committed_is_stored_as_assigned_and_done_at_once()
+    {
+        JoinNode("n1", "cpu");
+        var worker = Worker("n1/cpu");
+        SubmittedSweep sweep = Submit("style_weight: [1]");
+        TestProbe recorded = CreateTestProbe();
+        Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
+        using var commitsHeld = new ManualResetEventSlim(false);
+        using var committing = new ManualResetEventSlim(false);
+        Store.BeforeCommit = () =>
+        {
+            committing.Set();
+            commitsHeld.Wait(TimeSpan.FromSeconds(10));
+        };
+        try
+        {
+            // A commit of something else is under way, so the assignment waits in the queue; the unit ends meanwhile.
+            Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
+            Assert.True(committing.Wait(TimeSpan.FromSeconds(5)), "the first commit started");
+            worker.Send(Manager, new RequestWork("n1/cpu", 0));
+            AssignUnit assign = worker.ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3));
+            string jobId = Assert.Single(assign.Unit.Jobs).JobId;
+            worker.Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]));
+            worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            commitsHeld.Set();
+
+            worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
+            Assert.Equal(jobId, recorded.ExpectMsg<JobRecorded>().JobId);
+            UnitRecord unit = Store.GetUnit(assign.Unit.UnitId)!;
+            Assert.Equal((UnitState.Done, 1, "n1"), (unit.State, unit.Attempts, unit.Node));
+            AttemptRecord attempt = Assert.Single(Store.AttemptsOfUnit(assign.Unit.UnitId));
+            Assert.Equal((assign.AttemptId, AttemptOutcome.Done, "n1/cpu"), (attempt.Id, attempt.Outcome, attempt.Device));
+            Assert.Equal(JobState.Done, Store.GetJob(jobId)!.State);
+            AwaitStore(() => Store.GetSweep(sweep.Sweep.Id)!.State == SweepState.Done, "the sweep done with its only unit");
+            worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // no cancel: the folded assignment was not refused
+            // One write did both: the assignment's own statement never ran.
+            Assert.DoesNotContain(Store.PreparedStatements(), sql => sql.Contains("SET state = 'assigned'"));
+        }
+        finally
+        {
+            commitsHeld.Set();
+            Store.BeforeCommit = null;
+        }
+    }
+
+    [Fact]
     public void A_UnitDone_of_a_stale_attempt_keeps_its_results_but_leaves_the_unit_to_its_new_attempt()
     {
         JoinNode("n1", "cpu");

@@ -132,6 +132,54 @@ public sealed class FarmStoreJobTests : IDisposable
     }
 
     [Fact]
+    public void An_assignment_and_its_end_written_as_one_leave_what_the_two_writes_would()
+    {
+        JobSettings[] jobs = Farm.Jobs(1, 2);
+        _store.CreateSweep(Farm.Sweep("s1", jobs));
+        string attempt = FarmStore.NewAttemptId();
+        var assignedAt = DateTimeOffset.UtcNow.AddSeconds(-2);
+
+        UnitDoneOutcome done = _store.AssignAndRecordUnitDone("s1-u0", "node-a", "node-a/cpu", attempt, assignedAt,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]);
+
+        Assert.Equal((RecordOutcome.Recorded, "s1", new UnitChange(UnitState.Done, SweepState.Running)),
+            (Assert.Single(done.Outcomes), done.SweepId, done.Change));
+        UnitRecord unit = _store.GetUnit("s1-u0")!;
+        Assert.Equal((UnitState.Done, 1, "node-a", "node-a/cpu", (string?)null), (unit.State, unit.Attempts, unit.Node, unit.Device, unit.AttemptId));
+        AttemptRecord stored = _store.GetAttempt(attempt)!;
+        Assert.Equal((AttemptOutcome.Done, "node-a", "node-a/cpu", "s1"), (stored.Outcome, stored.Node, stored.Device, stored.SweepId));
+        Assert.Equal(assignedAt.ToUnixTimeMilliseconds(), stored.StartedAt.ToUnixTimeMilliseconds());
+        Assert.True(stored.FinishedAt >= stored.StartedAt);
+        Assert.Equal(("node-a", JobState.Done), (_store.GetJob(jobs[0].JobId)!.Node, _store.GetJob(jobs[0].JobId)!.State));
+        Assert.Equal(SweepState.Running, _store.GetSweep("s1")!.State);
+
+        // The last unit so written settles the sweep.
+        string last = FarmStore.NewAttemptId();
+        UnitDoneOutcome end = _store.AssignAndRecordUnitDone("s1-u1", "node-b", "node-b/cpu", last, DateTimeOffset.UtcNow,
+            [Farm.Result("s1-u1", last, jobs[1].JobId, "node-b/cpu")]);
+        Assert.Equal(new UnitChange(UnitState.Done, SweepState.Done), end.Change);
+    }
+
+    [Fact]
+    public void An_assignment_and_end_of_a_unit_no_longer_queued_still_record_its_results()
+    {
+        JobSettings[] jobs = Farm.Jobs(1, 2);
+        _store.CreateSweep(Farm.Sweep("s1", jobs));
+        string elsewhere = _store.AssignUnit("s1-u0", "node-b", "node-b/cpu")!; // behind the dispatcher's back
+        string attempt = FarmStore.NewAttemptId();
+
+        UnitDoneOutcome done = _store.AssignAndRecordUnitDone("s1-u0", "node-a", "node-a/cpu", attempt, DateTimeOffset.UtcNow,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]);
+
+        Assert.Equal(RecordOutcome.Recorded, Assert.Single(done.Outcomes));
+        Assert.Equal(JobState.Done, _store.GetJob(jobs[0].JobId)!.State);
+        Assert.Null(_store.GetAttempt(attempt)); // never stored as an attempt: the unit was not there to take
+        // As RecordUnitDone from an attempt the store never saw: the unit is complete, the other attempt cancelled.
+        Assert.Equal(UnitState.Done, _store.GetUnit("s1-u0")!.State);
+        Assert.Equal(AttemptOutcome.Cancelled, _store.GetAttempt(elsewhere)!.Outcome);
+    }
+
+    [Fact]
     public void A_variant_snapshot_goes_to_every_job_of_the_variant_that_runs_that_far_once()
     {
         JobSettings short_ = Farm.Job(1, steps: 100);

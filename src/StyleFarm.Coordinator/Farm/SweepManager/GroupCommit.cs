@@ -23,8 +23,16 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
     private bool _running;
     private bool _closed;
 
-    /// <summary>A write runs on the commit thread: it may use only the store and what it captured, never actor state.</summary>
-    internal sealed record PendingWrite(Func<FarmStore, object?> Write, Action<object?, Exception?> Then);
+    /// <summary>
+    /// A write runs on the commit thread: it may use only the store and what it captured, never actor state. Until a
+    /// commit takes it, <see cref="TryReplace"/> may swap what it writes.
+    /// </summary>
+    internal sealed class PendingWrite(Func<FarmStore, object?> write, Action<object?, Exception?> then)
+    {
+        public Func<FarmStore, object?> Write { get; set; } = write;
+        public Action<object?, Exception?> Then { get; } = then;
+        public bool Taken { get; set; }
+    }
 
     /// <summary>A batch that committed (or whose commit failed), for the actor to finish on its own thread.</summary>
     public sealed class Committed : INoSerializationVerificationNeeded
@@ -47,12 +55,31 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
     /// or the exception it threw (a failed write is rolled back alone; the rest of the batch still commits). True
     /// when no commit is under way to take it: the caller must see that <see cref="Start"/> is called.
     /// </summary>
-    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then)
+    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then) => Add(write, then, out _);
+
+    /// <inheritdoc cref="Add(Func{FarmStore, object?}, Action{object?, Exception?})"/>
+    /// <param name="queued">The queued write, for <see cref="TryReplace"/>.</param>
+    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then, out PendingWrite queued)
     {
         lock (_gate)
         {
-            _queued.Add(new PendingWrite(write, then));
+            queued = new PendingWrite(write, then);
+            _queued.Add(queued);
             return !_running;
+        }
+    }
+
+    /// <summary>
+    /// Makes a queued write write <paramref name="replacement"/> instead (its continuation stays); false once a
+    /// commit has taken it. The writer can fold a write into a later one this way while both still wait.
+    /// </summary>
+    public bool TryReplace(PendingWrite queued, Func<FarmStore, object?> replacement)
+    {
+        lock (_gate)
+        {
+            if (queued.Taken) return false;
+            queued.Write = replacement;
+            return true;
         }
     }
 
@@ -106,6 +133,7 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
                 }
                 batch = _queued;
                 _queued = [];
+                foreach (PendingWrite write in batch) write.Taken = true;
             }
             try
             {

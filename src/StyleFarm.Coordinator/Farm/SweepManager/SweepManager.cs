@@ -340,12 +340,13 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         string nodeId = node.NodeId, deviceId = device.DeviceId;
         held.Worker.Tell(new AssignUnit(attemptId, unit, held.Resume, _settings.CheckpointEverySteps), Self);
         Publish(new UnitAssigned(unit.SweepId, unit.UnitId, deviceId, attemptId, unit.Jobs.Count(), unit));
-        Persist(store =>
+        GroupCommit.PendingWrite assignWrite = Persist(store =>
         {
             if (split is not null && !store.SplitUnit(split.Original.UnitId, split.Parts)) return null;
             return store.AssignUnit(unit.UnitId, nodeId, deviceId, attemptId);
         }, (result, error) =>
         {
+            held.AssignWrite = null;
             if (result is string || !_units.IsCurrent(held)) return;
             // The store had the unit in another state (it was not queued there, or its sweep stopped): the device
             // drops it, and the queue forgets it rather than hand it out again.
@@ -354,6 +355,8 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             _policy.Completed(unit.UnitId);
             held.Worker.Tell(new CancelUnit(unit.UnitId, attemptId, HandBack: false, "the farm's store refused the assignment"));
         });
+        // The assignment of a cut unit's part also stores the cut: it is never folded into the part's end.
+        if (split is null) held.AssignWrite = assignWrite;
     }
 
     private void OnUnitProgress(UnitProgress m)
@@ -446,7 +449,15 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         HeldUnit? held = Current(m.UnitId, m.AttemptId, m);
         if (held is not null) Completed(held);
         bool complete = held is not null;
-        Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), (result, error) =>
+        Func<FarmStore, object?> write = store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete);
+        // A short unit under load ends before its assignment was committed: the two become one write.
+        if (held is { AssignWrite: { } assign, Unit: var unit } && _commit.TryReplace(assign, _ => held.AttemptId))
+        {
+            string nodeId = held.NodeId, deviceId = held.DeviceId, attemptId = held.AttemptId;
+            DateTimeOffset assignedAt = held.AssignedAt;
+            write = store => store.AssignAndRecordUnitDone(unit.UnitId, nodeId, deviceId, attemptId, assignedAt, results);
+        }
+        Persist(write, (result, error) =>
         {
             _endsBeingWritten.Remove(m.AttemptId);
             if (error is not null)
@@ -734,12 +745,13 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     // ---- plumbing ----
 
     /// <summary>Queues a store write; <paramref name="then"/> runs on this actor after it committed.</summary>
-    private void Persist(Func<FarmStore, object?> write, Action<object?, Exception?>? then = null)
+    private GroupCommit.PendingWrite Persist(Func<FarmStore, object?> write, Action<object?, Exception?>? then = null)
     {
-        if (!_commit.Add(write, then ?? LogFailure) || _flushScheduled) return;
+        if (!_commit.Add(write, then ?? LogFailure, out GroupCommit.PendingWrite queued) || _flushScheduled) return queued;
         _flushScheduled = true;
         // Behind whatever is in the mailbox now: those messages join this batch.
         Self.Tell(FlushWrites.Instance);
+        return queued;
     }
 
     private void LogFailure(object? result, Exception? error)

@@ -17,6 +17,12 @@ internal sealed class HeldUnit(WorkUnit unit, string attemptId, string nodeId, s
 
     /// <summary>The first progress report came (the store marks the unit running once).</summary>
     public bool Started { get; set; }
+
+    /// <summary>When it was handed out.</summary>
+    public DateTimeOffset AssignedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The store write of its assignment while no commit has taken it (the unit's end may fold it in).</summary>
+    public GroupCommit.PendingWrite? AssignWrite { get; set; }
 }
 
 /// <summary>
