@@ -56,6 +56,39 @@ public abstract class FarmTestKit : Akka.TestKit.Xunit2.TestKit
 
     protected FarmStore Store { get; }
 
+    /// <summary>Holds every commit of <see cref="Store"/> before it commits, until released or disposed (10 s at most).</summary>
+    protected HeldCommits HoldCommits() => new(Store);
+
+    protected sealed class HeldCommits : IDisposable
+    {
+        private readonly FarmStore _store;
+        private readonly ManualResetEventSlim _released = new(false);
+        private readonly ManualResetEventSlim _waiting = new(false);
+
+        public HeldCommits(FarmStore store)
+        {
+            _store = store;
+            store.BeforeCommit = () =>
+            {
+                _waiting.Set();
+                _released.Wait(TimeSpan.FromSeconds(10));
+            };
+        }
+
+        /// <summary>Waits until a commit is held.</summary>
+        public bool WaitForACommit(TimeSpan timeout) => _waiting.Wait(timeout);
+
+        public void Release() => _released.Set();
+
+        public void Dispose()
+        {
+            _released.Set();
+            _store.BeforeCommit = null;
+            _released.Dispose();
+            _waiting.Dispose();
+        }
+    }
+
     protected BlobStore Blobs { get; }
 
     protected IActorRef Manager { get; private set; } = ActorRefs.Nobody;

@@ -101,21 +101,14 @@ public sealed class SweepManagerTests : FarmTestKit
         JoinNode("n1", "cpu");
         var worker = Worker("n1/cpu");
         Submit(ThreeUnits);
-        using var commitsHeld = new ManualResetEventSlim(false);
-        Store.BeforeCommit = () => commitsHeld.Wait(TimeSpan.FromSeconds(10));
-        try
+        using (HeldCommits commits = HoldCommits())
         {
             worker.Send(Manager, new RequestWork("n1/cpu", 0));
             AssignUnit assign = worker.ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3)); // while no commit can finish
 
-            commitsHeld.Set();
+            commits.Release();
             AwaitStore(() => Store.GetUnit(assign.Unit.UnitId) is { State: UnitState.Assigned } u && u.AttemptId == assign.AttemptId,
                 "the assignment stored under the attempt that went out");
-        }
-        finally
-        {
-            commitsHeld.Set();
-            Store.BeforeCommit = null;
         }
     }
 
@@ -228,26 +221,19 @@ public sealed class SweepManagerTests : FarmTestKit
         Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
         AssignUnit assign = Take(worker, "n1/cpu");
         string jobId = Assert.Single(assign.Unit.Jobs).JobId;
-        using var commitsHeld = new ManualResetEventSlim(false);
-        Store.BeforeCommit = () => commitsHeld.Wait(TimeSpan.FromSeconds(10));
-        try
+        using (HeldCommits commits = HoldCommits())
         {
             // The worker's resend interval passes while the store is slow: the same end arrives three times.
             var done = new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]);
             for (int i = 0; i < 3; i++) worker.Send(Manager, done);
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing is answered before it is durable
-            commitsHeld.Set();
+            commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
             Assert.Equal(jobId, recorded.ExpectMsg<JobRecorded>().JobId);
             recorded.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
             Assert.Equal(UnitState.Done, Store.GetUnit(assign.Unit.UnitId)!.State);
-        }
-        finally
-        {
-            commitsHeld.Set();
-            Store.BeforeCommit = null;
         }
     }
 
@@ -259,24 +245,17 @@ public sealed class SweepManagerTests : FarmTestKit
         SubmittedSweep sweep = Submit("style_weight: [1]");
         TestProbe recorded = CreateTestProbe();
         Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
-        using var commitsHeld = new ManualResetEventSlim(false);
-        using var committing = new ManualResetEventSlim(false);
-        Store.BeforeCommit = () =>
-        {
-            committing.Set();
-            commitsHeld.Wait(TimeSpan.FromSeconds(10));
-        };
-        try
+        using (HeldCommits commits = HoldCommits())
         {
             // A commit of something else is under way, so the assignment waits in the queue; the unit ends meanwhile.
             Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
-            Assert.True(committing.Wait(TimeSpan.FromSeconds(5)), "the first commit started");
+            Assert.True(commits.WaitForACommit(TimeSpan.FromSeconds(5)), "the first commit started");
             worker.Send(Manager, new RequestWork("n1/cpu", 0));
             AssignUnit assign = worker.ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3));
             string jobId = Assert.Single(assign.Unit.Jobs).JobId;
             worker.Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]));
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-            commitsHeld.Set();
+            commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
             Assert.Equal(jobId, recorded.ExpectMsg<JobRecorded>().JobId);
@@ -289,11 +268,6 @@ public sealed class SweepManagerTests : FarmTestKit
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // no cancel: the folded assignment was not refused
             // One write did both: the assignment's own statement never ran.
             Assert.DoesNotContain(Store.PreparedStatements(), sql => sql.Contains("SET state = 'assigned'"));
-        }
-        finally
-        {
-            commitsHeld.Set();
-            Store.BeforeCommit = null;
         }
     }
 
