@@ -109,7 +109,7 @@ public sealed partial class FarmStore
                 VALUES ($attempt, $unit, $sweep, $node, $device, $started, $now, 'done')
                 """, ("$attempt", attemptId), ("$unit", unitId), ("$sweep", sweepId), ("$node", node), ("$device", device),
                 ("$started", Math.Min(assignedAt.ToUnixTimeMilliseconds(), now)), ("$now", now));
-            Execute("UPDATE sweeps SET state = 'running' WHERE id = $sweep AND state = 'queued'", ("$sweep", sweepId));
+            MarkSweepRunning(sweepId);
             var outcomes = new RecordOutcome[results.Count];
             for (int i = 0; i < results.Count; i++) outcomes[i] = RecordResultRow(results[i]);
             return new UnitDoneOutcome(outcomes, sweepId, EndedUnitChange(unitId, now, out _));

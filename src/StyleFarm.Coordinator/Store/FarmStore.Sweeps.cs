@@ -241,8 +241,12 @@ public sealed partial class FarmStore
             json.WriteNumber("seq", seqOf(i));
             json.WriteString("plan", StoreJson.Write(units[i]));
         });
-        JobAtStep[][] jobsOfUnit = units.Select(u => u.Jobs.ToArray()).ToArray();
-        string links = JsonRows(jobsOfUnit.Sum(jobs => jobs.Length), Links());
+        var pairs = units.SelectMany(unit => unit.Jobs.Select(job => (Unit: unit.UnitId, Job: job.JobId))).ToArray();
+        string links = JsonRows(pairs.Length, (json, i) =>
+        {
+            json.WriteString("unit", pairs[i].Unit);
+            json.WriteString("job", pairs[i].Job);
+        });
         Execute("""
             INSERT INTO units (id, sweep_id, seq, state, failures, updated_at)
             SELECT json_extract(value, '$.id'), $sweep, json_extract(value, '$.seq'), 'queued', $failures, $now FROM json_each($rows)
@@ -256,17 +260,6 @@ public sealed partial class FarmStore
             SELECT json_extract(value, '$.unit'), $sweep, json_extract(value, '$.job') FROM json_each($links) WHERE true
             ON CONFLICT DO NOTHING
             """, ("$links", links), ("$sweep", sweepId));
-
-        // The (unit, job) pairs in order, one row each.
-        Action<Utf8JsonWriter, int> Links()
-        {
-            var pairs = jobsOfUnit.SelectMany((jobs, u) => jobs.Select(job => (Unit: units[u].UnitId, Job: job.JobId))).ToArray();
-            return (json, i) =>
-            {
-                json.WriteString("unit", pairs[i].Unit);
-                json.WriteString("job", pairs[i].Job);
-            };
-        }
     }
 
     /// <summary>A JSON array of <paramref name="count"/> objects, the i-th written by <paramref name="row"/>.</summary>

@@ -78,9 +78,13 @@ public sealed partial class FarmStore
             INSERT INTO attempts (id, unit_id, sweep_id, node, device, started_at)
             VALUES ($attempt, $unit, $sweep, $node, $device, $now)
             """, ("$attempt", attemptId), ("$unit", unitId), ("$sweep", sweepId), ("$node", node), ("$device", device), ("$now", now));
-        Execute("UPDATE sweeps SET state = 'running' WHERE id = $sweep AND state = 'queued'", ("$sweep", sweepId));
+        MarkSweepRunning(sweepId);
         return attemptId;
     });
+
+    /// <summary>A queued sweep runs once a unit of it was handed out.</summary>
+    private void MarkSweepRunning(string sweepId) =>
+        Execute("UPDATE sweeps SET state = 'running' WHERE id = $sweep AND state = 'queued'", ("$sweep", sweepId));
 
     /// <summary>
     /// A fresh attempt id (32 hex digits). Time-ordered (UUID v7), so new attempts go at the end of the attempts'

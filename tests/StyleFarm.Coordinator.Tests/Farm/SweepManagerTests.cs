@@ -216,7 +216,7 @@ public sealed class SweepManagerTests : FarmTestKit
     {
         JoinNode("n1", "cpu");
         var worker = Worker("n1/cpu");
-        SubmittedSweep sweep = Submit("style_weight: [1]");
+        Submit("style_weight: [1]");
         TestProbe recorded = CreateTestProbe();
         Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
         AssignUnit assign = Take(worker, "n1/cpu");
