@@ -105,6 +105,13 @@ public sealed record UnitChange(UnitState Unit, SweepState Sweep);
 /// </summary>
 public sealed record UnitDoneOutcome(IReadOnlyList<RecordOutcome> Outcomes, string? SweepId, UnitChange? Change);
 
+/// <summary>
+/// A unit that ended before its assignment was written (<see cref="FarmStore.AssignAndRecordUnitDone"/>): who ran
+/// it, under which attempt, since when, and its results.
+/// </summary>
+public sealed record UnitEndToFold(string UnitId, string Node, string Device, string AttemptId, DateTimeOffset AssignedAt,
+    IReadOnlyList<JobResult> Results);
+
 /// <summary>An unfinished sweep after a restart, with its units waiting for a device (running ones requeued).</summary>
 public sealed record UnfinishedSweep(SweepRecord Sweep, IReadOnlyList<UnitRecord> Units);
 

@@ -272,6 +272,42 @@ public sealed class SweepManagerTests : FarmTestKit
     }
 
     [Fact]
+    public void Units_that_end_while_the_store_is_busy_are_stored_by_one_write_for_all_of_them()
+    {
+        JoinNode("n1", "cpu");
+        JoinNode("n2", "cpu");
+        TestProbe[] workers = [Worker("n1/cpu"), Worker("n2/cpu")];
+        SubmittedSweep sweep = Submit("init: [content, noise]");
+        TestProbe recorded = CreateTestProbe();
+        Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
+        using (HeldCommits commits = HoldCommits())
+        {
+            Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
+            Assert.True(commits.WaitForACommit(TimeSpan.FromSeconds(5)), "the first commit started");
+            string[] devices = ["n1/cpu", "n2/cpu"];
+            for (int i = 0; i < 2; i++)
+            {
+                workers[i].Send(Manager, new RequestWork(devices[i], 0));
+                AssignUnit assign = workers[i].ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3));
+                workers[i].Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, devices[i], 1,
+                    [Result(assign, assign.Unit.Jobs.Single().JobId, devices[i])]));
+            }
+            // Both ends are in the manager's mailbox; once it answers this, their writes wait in the queue together.
+            Manager.Tell(GetFarmNodes.Instance, TestActor);
+            ExpectMsg<FarmNodes>();
+            commits.Release();
+
+            foreach (TestProbe worker in workers) worker.ExpectMsg<UnitDoneStored>();
+            Assert.Equal(2, new[] { recorded.ExpectMsg<JobRecorded>(), recorded.ExpectMsg<JobRecorded>() }.Select(r => r.JobId).Distinct().Count());
+            AwaitStore(() => Store.GetSweep(sweep.Sweep.Id)!.State == SweepState.Done, "the sweep done with its two units");
+            Assert.All(sweep.Units, u => Assert.Equal(AttemptOutcome.Done, Assert.Single(Store.AttemptsOfUnit(u.UnitId)).Outcome));
+            // Neither an assignment's statement nor the one-unit fold ran: one write for both units did it all.
+            Assert.DoesNotContain(Store.PreparedStatements(), sql => sql.Contains("SET state = 'assigned'") ||
+                                                                    sql.Contains("WHERE id = $unit AND state = 'queued'"));
+        }
+    }
+
+    [Fact]
     public void A_UnitDone_of_a_stale_attempt_keeps_its_results_but_leaves_the_unit_to_its_new_attempt()
     {
         JoinNode("n1", "cpu");

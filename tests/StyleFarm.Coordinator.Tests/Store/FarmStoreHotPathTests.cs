@@ -14,7 +14,7 @@ public sealed class FarmStoreHotPathTests : IDisposable
     public void The_dispatch_statements_find_their_rows_by_index_and_never_scan_a_table()
     {
         using (FarmStore setup = _data.OpenStore())
-            setup.CreateSweep(Farm.Sweep("s1", Farm.Jobs(1, 10, 100, 1000)));
+            setup.CreateSweep(Farm.Sweep("s1", Farm.Jobs(1, 10, 100, 1000, 10_000, 100_000)));
         using FarmStore store = _data.OpenStore();
         var opening = store.PreparedStatements().ToHashSet();
 
@@ -28,6 +28,9 @@ public sealed class FarmStoreHotPathTests : IDisposable
         string failing = store.AssignUnit("s1-u1", "node-a", "node-a/cpu")!;
         store.FailUnit("s1-u1", failing, "out of memory");
         store.AbandonUnit("s1-u2", "every node is blocked");
+        string[] folded = [FarmStore.NewAttemptId(), FarmStore.NewAttemptId()];
+        store.AssignAndRecordUnitsDone([.. new[] { 4, 5 }.Select((unit, i) => new UnitEndToFold($"s1-u{unit}", "node-a", $"node-a/d{i}",
+            folded[i], DateTimeOffset.UtcNow, [Farm.Result($"s1-u{unit}", folded[i], Farm.Job(unit == 4 ? 10_000 : 100_000).JobId)]))]);
 
         var dispatch = store.PreparedStatements().Where(sql => !opening.Contains(sql)).ToList();
         Assert.NotEmpty(dispatch);

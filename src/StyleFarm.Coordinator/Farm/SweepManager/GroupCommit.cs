@@ -25,13 +25,32 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
 
     /// <summary>
     /// A write runs on the commit thread: it may use only the store and what it captured, never actor state. Until a
-    /// commit takes it, <see cref="TryReplace"/> may swap what it writes.
+    /// commit takes it, <see cref="TryDrop"/> may drop it. A write of a <see cref="WriteGroup"/> carries its item.
     /// </summary>
-    internal sealed class PendingWrite(Func<FarmStore, object?> write, Action<object?, Exception?> then)
+    internal sealed class PendingWrite(Func<FarmStore, object?> write, Action<object?, Exception?> then, WriteGroup? group, object? item)
     {
         public Func<FarmStore, object?> Write { get; set; } = write;
         public Action<object?, Exception?> Then { get; } = then;
+        public WriteGroup? Group { get; } = group;
+        public object? Item { get; } = item;
         public bool Taken { get; set; }
+
+        /// <summary>Dropped: it no longer touches the store, so it does not part the writes of a group around it.</summary>
+        public bool Dropped { get; set; }
+    }
+
+    /// <summary>
+    /// Writes that run as one call when they follow each other in a commit (dropped writes between them do not
+    /// count): one set-based statement per table for many units, instead of several statements per unit. The call
+    /// gets the writes' items in order and returns their results in order. It must be all or nothing: if it throws,
+    /// the writes run one by one instead, each with its own outcome.
+    /// </summary>
+    internal sealed class WriteGroup(Func<FarmStore, IReadOnlyList<object>, IReadOnlyList<object?>> writeAll)
+    {
+        public IReadOnlyList<object?> WriteAll(FarmStore store, IReadOnlyList<object> items) => writeAll(store, items);
+
+        public static WriteGroup Of<TItem, TResult>(Func<FarmStore, IReadOnlyList<TItem>, IReadOnlyList<TResult>> writeAll) =>
+            new((store, items) => writeAll(store, items.Cast<TItem>().ToArray()).Cast<object?>().ToArray());
     }
 
     /// <summary>A batch that committed (or whose commit failed), for the actor to finish on its own thread.</summary>
@@ -58,27 +77,33 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
     public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then) => Add(write, then, out _);
 
     /// <inheritdoc cref="Add(Func{FarmStore, object?}, Action{object?, Exception?})"/>
-    /// <param name="queued">The queued write, for <see cref="TryReplace"/>.</param>
-    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then, out PendingWrite queued)
+    /// <param name="queued">The queued write, for <see cref="TryDrop"/>.</param>
+    /// <param name="group">The group the write may run with, and <paramref name="item"/> its part of the group's call;
+    /// <paramref name="write"/> is what it writes alone.</param>
+    public bool Add(Func<FarmStore, object?> write, Action<object?, Exception?> then, out PendingWrite queued,
+        WriteGroup? group = null, object? item = null)
     {
+        if ((group is null) != (item is null)) throw new ArgumentException("a grouped write needs its item, and only a grouped one has one");
         lock (_gate)
         {
-            queued = new PendingWrite(write, then);
+            queued = new PendingWrite(write, then, group, item);
             _queued.Add(queued);
             return !_running;
         }
     }
 
     /// <summary>
-    /// Makes a queued write write <paramref name="replacement"/> instead (its continuation stays); false once a
+    /// Drops a queued write: nothing is written, and its continuation gets <paramref name="result"/>. False once a
     /// commit has taken it. The writer can fold a write into a later one this way while both still wait.
     /// </summary>
-    public bool TryReplace(PendingWrite queued, Func<FarmStore, object?> replacement)
+    public bool TryDrop(PendingWrite queued, object? result)
     {
+        if (queued.Group is not null) throw new ArgumentException("only an ungrouped write can be dropped", nameof(queued));
         lock (_gate)
         {
             if (queued.Taken) return false;
-            queued.Write = replacement;
+            queued.Write = _ => result;
+            queued.Dropped = true;
             return true;
         }
     }
@@ -160,19 +185,53 @@ internal sealed class GroupCommit(FarmStore store, Action<object> deliver)
         var errors = new Exception?[batch.Count];
         store.Batch(() =>
         {
-            for (int i = 0; i < batch.Count; i++)
-            {
-                try
-                {
-                    results[i] = batch[i].Write(store);
-                }
-                catch (Exception e)
-                {
-                    // The store undid this call (a savepoint per call); the others stand.
-                    errors[i] = e;
-                }
-            }
+            for (int i = 0; i < batch.Count;)
+                i = batch[i].Group is { } group ? WriteRun(batch, i, group, results, errors) : WriteOne(batch, i, results, errors);
         });
         return new Committed(batch, results, errors);
+    }
+
+    /// <summary>Writes batch[i] alone; returns the index of the next write.</summary>
+    private int WriteOne(List<PendingWrite> batch, int i, object?[] results, Exception?[] errors)
+    {
+        try
+        {
+            results[i] = batch[i].Write(store);
+        }
+        catch (Exception e)
+        {
+            // The store undid this call (a savepoint per call); the others stand.
+            errors[i] = e;
+        }
+        return i + 1;
+    }
+
+    /// <summary>
+    /// Writes batch[start] and the writes of its group right behind it (dropped ones between them aside) as one call of
+    /// the group; returns the index after the run.
+    /// </summary>
+    private int WriteRun(List<PendingWrite> batch, int start, WriteGroup group, object?[] results, Exception?[] errors)
+    {
+        var members = new List<int>();
+        int end = start;
+        for (; end < batch.Count && (batch[end].Group == group || batch[end].Dropped); end++)
+            if (batch[end].Group == group) members.Add(end);
+        if (members.Count > 1)
+        {
+            try
+            {
+                IReadOnlyList<object?> written = group.WriteAll(store, members.Select(m => batch[m].Item!).ToArray());
+                for (int k = 0; k < members.Count; k++) results[members[k]] = written[k];
+                for (int i = start; i < end; i++)
+                    if (batch[i].Dropped) WriteOne(batch, i, results, errors);
+                return end;
+            }
+            catch (Exception)
+            {
+                // The group's call left nothing behind: each write goes alone, with its own outcome.
+            }
+        }
+        for (int i = start; i < end; i++) WriteOne(batch, i, results, errors);
+        return end;
     }
 }

@@ -449,15 +449,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         HeldUnit? held = Current(m.UnitId, m.AttemptId, m);
         if (held is not null) Completed(held);
         bool complete = held is not null;
-        Func<FarmStore, object?> write = store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete);
-        // A short unit under load ends before its assignment was committed: the two become one write.
-        if (held is { AssignWrite: { } assign, Unit: var unit } && _commit.TryReplace(assign, _ => held.AttemptId))
-        {
-            string nodeId = held.NodeId, deviceId = held.DeviceId, attemptId = held.AttemptId;
-            DateTimeOffset assignedAt = held.AssignedAt;
-            write = store => store.AssignAndRecordUnitDone(unit.UnitId, nodeId, deviceId, attemptId, assignedAt, results);
-        }
-        Persist(write, (result, error) =>
+        Action<object?, Exception?> then = (result, error) =>
         {
             _endsBeingWritten.Remove(m.AttemptId);
             if (error is not null)
@@ -471,8 +463,20 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
             if (held is null) return;
             Publish(new UnitCompleted(held.SweepId, held.UnitId, held.DeviceId)); // for the Dashboard
             SettleIfEnded(held.SweepId, done.Change);
-        });
+        };
+        // A short unit under load ends before its assignment was committed: the two become one write, and the ends
+        // so folded that meet in a commit are written together (UnitEndFolds).
+        if (held is { AssignWrite: { } assign } && _commit.TryDrop(assign, held.AttemptId))
+        {
+            var end = new UnitEndToFold(held.UnitId, held.NodeId, held.DeviceId, held.AttemptId, held.AssignedAt, results);
+            Persist(store => store.AssignAndRecordUnitDone(end.UnitId, end.Node, end.Device, end.AttemptId, end.AssignedAt, end.Results),
+                then, UnitEndFolds, end);
+        }
+        else Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), then);
     }
+
+    private static readonly GroupCommit.WriteGroup UnitEndFolds =
+        GroupCommit.WriteGroup.Of<UnitEndToFold, UnitDoneOutcome>((store, ends) => store.AssignAndRecordUnitsDone(ends));
 
     /// <summary>The held unit ran to its end: nothing holds, queues or resumes it any more.</summary>
     private void Completed(HeldUnit held)
@@ -745,9 +749,10 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
     // ---- plumbing ----
 
     /// <summary>Queues a store write; <paramref name="then"/> runs on this actor after it committed.</summary>
-    private GroupCommit.PendingWrite Persist(Func<FarmStore, object?> write, Action<object?, Exception?>? then = null)
+    private GroupCommit.PendingWrite Persist(Func<FarmStore, object?> write, Action<object?, Exception?>? then = null,
+        GroupCommit.WriteGroup? group = null, object? item = null)
     {
-        if (!_commit.Add(write, then ?? LogFailure, out GroupCommit.PendingWrite queued) || _flushScheduled) return queued;
+        if (!_commit.Add(write, then ?? LogFailure, out GroupCommit.PendingWrite queued, group, item) || _flushScheduled) return queued;
         _flushScheduled = true;
         // Behind whatever is in the mailbox now: those messages join this batch.
         Self.Tell(FlushWrites.Instance);
