@@ -95,7 +95,7 @@ public sealed partial class FarmStore
             json.WriteString("job", result.JobId);
             json.WriteString("image", result.ImageBlob);
             json.WriteString("trace", result.TraceBlob);
-            json.WriteString("losses", StoreJson.Write(result.FinalLosses));
+            StoreJson.WriteProperty(json, "losses", result.FinalLosses);
             json.WriteString("attempt", result.AttemptId);
             json.WriteString("node", NodeOfDevice(result.DeviceId));
             json.WriteString("device", result.DeviceId);

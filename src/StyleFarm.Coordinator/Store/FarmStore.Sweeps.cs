@@ -206,9 +206,9 @@ public sealed partial class FarmStore
         string rows = JsonRows(sweep.Jobs.Count, (json, i) =>
         {
             json.WriteString("id", jobIds[i]);
-            json.WriteString("settings", StoreJson.Write(sweep.Jobs[i].Settings));
+            StoreJson.WriteProperty(json, "settings", sweep.Jobs[i].Settings);
             json.WriteNumber("seq", i);
-            json.WriteString("swept", StoreJson.Write(sweep.Jobs[i].SweptValues));
+            StoreJson.WriteProperty(json, "swept", sweep.Jobs[i].SweptValues);
         });
         // A job that failed or was cancelled before gets another chance; a done one keeps its result. (WHERE true
         // tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.)
@@ -239,7 +239,7 @@ public sealed partial class FarmStore
         {
             json.WriteString("id", units[i].UnitId);
             json.WriteNumber("seq", seqOf(i));
-            json.WriteString("plan", StoreJson.Write(units[i]));
+            StoreJson.WriteProperty(json, "plan", units[i]);
         });
         var pairs = units.SelectMany(unit => unit.Jobs.Select(job => (Unit: unit.UnitId, Job: job.JobId))).ToArray();
         string links = JsonRows(pairs.Length, (json, i) =>

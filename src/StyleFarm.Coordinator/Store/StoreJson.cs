@@ -16,6 +16,17 @@ internal static class StoreJson
 
     public static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 
+    /// <summary>
+    /// Writes <paramref name="value"/> as a property of the object <paramref name="json"/> is writing: nested JSON,
+    /// not a string of it, so that nothing is escaped here and unescaped by SQLite (json_extract of an object
+    /// gives its JSON text back).
+    /// </summary>
+    public static void WriteProperty<T>(Utf8JsonWriter json, string name, T value)
+    {
+        json.WritePropertyName(name);
+        JsonSerializer.Serialize(json, value, Options);
+    }
+
     public static T Read<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, Options) ?? throw new InvalidDataException($"Stored JSON is null: {json}");
 

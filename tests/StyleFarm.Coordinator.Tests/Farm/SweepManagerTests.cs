@@ -227,6 +227,8 @@ public sealed class SweepManagerTests : FarmTestKit
             var done = new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]);
             for (int i = 0; i < 3; i++) worker.Send(Manager, done);
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing is answered before it is durable
+            Manager.Tell(GetFarmNodes.Instance, TestActor); // answered once the manager has taken all three
+            ExpectMsg<FarmNodes>();
             commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
@@ -255,6 +257,8 @@ public sealed class SweepManagerTests : FarmTestKit
             string jobId = Assert.Single(assign.Unit.Jobs).JobId;
             worker.Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]));
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+            Manager.Tell(GetFarmNodes.Instance, TestActor); // answered once the manager has taken the UnitDone
+            ExpectMsg<FarmNodes>();
             commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
