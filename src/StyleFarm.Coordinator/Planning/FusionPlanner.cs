@@ -14,8 +14,8 @@ namespace StyleFarm.Coordinator.Planning;
 /// one; variants with other numbers (weights, layer weights, learning rate) are rows of one batch, as many as the
 /// device's memory holds. L-BFGS variants get a unit each: its history couples the rows of a batch.
 /// <para>
-/// Deterministic: the output depends on the set of jobs, not their order, and a unit's id is a hash of its sweep
-/// and its jobs' ids. Any subset of a sweep's jobs may be planned (e.g. the jobs left of a unit).
+/// Deterministic: the output depends on the set of jobs, not their order, and a unit's id is its sweep's id and a
+/// hash of the sweep and its jobs' ids. Any subset of a sweep's jobs may be planned (e.g. the jobs left of a unit).
 /// </para>
 /// </summary>
 public sealed class FusionPlanner
@@ -114,9 +114,13 @@ public sealed class FusionPlanner
     public static IReadOnlyList<JobSettings> JobsOf(WorkUnit unit) =>
         unit.Variants.SelectMany(v => v.Jobs.Select(j => Rebuild(unit, v, j))).ToArray();
 
-    /// <summary>A unit's id: SHA-256 of its sweep and its jobs' ids in ordinal order.</summary>
+    /// <summary>
+    /// A unit's id: its sweep's id, '-', and 32 hex digits of a SHA-256 of the sweep and its jobs' ids in ordinal order.
+    /// The sweep's id comes first so that a sweep's units sit together in the store's indexes: storing a sweep's
+    /// thousands of units then writes the pages at their end, not a page of every index all over a big store.
+    /// </summary>
     public static string UnitIdOf(string sweepId, IEnumerable<string> jobIds) =>
-        Hash(string.Join('\n', new[] { "stylefarm-unit-v1", sweepId }.Concat(jobIds.Order(StringComparer.Ordinal))));
+        $"{sweepId}-{Hash(string.Join('\n', new[] { "stylefarm-unit-v1", sweepId }.Concat(jobIds.Order(StringComparer.Ordinal))))[..32]}";
 
     /// <summary>Image-steps a unit computes: each row runs to its last step count and then leaves the batch.</summary>
     public static long ImageSteps(WorkUnit unit) => unit.Variants.Sum(v => (long)v.LastStep);

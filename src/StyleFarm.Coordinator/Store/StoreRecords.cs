@@ -22,7 +22,7 @@ public enum RecordOutcome { Recorded, Duplicate, UnknownJob }
 /// A validated, expanded and planned sweep. <paramref name="Units"/> cover the jobs that still need running (the
 /// caller leaves out jobs <see cref="FarmStore.FindCompletedJobs"/> reported done); every unit's SweepId is
 /// <paramref name="Id"/>, every job a unit answers is one of <paramref name="Jobs"/>, and unit ids are unique
-/// across sweeps (FusionPlanner.UnitIdOf hashes the sweep id in).
+/// across sweeps (FusionPlanner.UnitIdOf starts with the sweep id).
 /// </summary>
 public sealed record NewSweep(
     string Id,

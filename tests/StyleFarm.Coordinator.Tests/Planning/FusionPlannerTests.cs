@@ -173,6 +173,22 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void A_units_id_starts_with_its_sweeps_id_so_that_the_store_keeps_a_sweeps_units_together()
+    {
+        JobSettings[] jobs = Grid([1, 10, 100], [100]).ToArray();
+        long alone = MemoryEstimate.For(jobs[0]).BytesFor(1);
+
+        IReadOnlyList<WorkUnit> units = _planner.Plan("3fa9c0d2e4b1", 50, jobs, alone);
+
+        Assert.Equal(3, units.Count);
+        Assert.All(units, u => Assert.Matches("^3fa9c0d2e4b1-[0-9a-f]{32}$", u.UnitId));
+        // The part after the sweep's id tells the units apart, and the CLI shows that part.
+        Assert.Equal(3, units.Select(u => Cli.DisplayIds.Short(u.UnitId)).Distinct().Count());
+        Assert.All(units, u => Assert.Equal(u.UnitId[13..25], Cli.DisplayIds.Short(u.UnitId)));
+        Assert.Equal(jobs[0].JobId[..12], Cli.DisplayIds.Short(jobs[0].JobId));
+    }
+
+    [Fact]
     public void UnitIds_DependOnTheSweepAndTheJobs()
     {
         JobSettings[] jobs = Grid([1, 10], [100]);

@@ -4,6 +4,7 @@ using Spectre.Console;
 using StyleFarm.Coordinator.Api;
 using StyleFarm.Messages.Nodes;
 using static StyleFarm.Coordinator.Cli.Client.StatusCommand;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Client;
 

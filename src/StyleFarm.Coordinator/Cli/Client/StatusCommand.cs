@@ -5,6 +5,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using StyleFarm.Coordinator.Api;
 using StyleFarm.Coordinator.Store;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Client;
 
@@ -98,8 +99,6 @@ public sealed class StatusCommand : ClientCommand<StatusSettings>
     internal static string Name<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
 
     internal static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    internal static string Short(string id) => id.Length <= 12 ? id : id[..12];
 
     internal static string Time(DateTimeOffset time) => time.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using StyleFarm.Coordinator.Farm;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Coordinator;
 
@@ -26,8 +27,6 @@ public sealed class FarmEventLog : ReceiveActor
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(IFarmEvent));
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
-
-    private static string Short(string id) => id.Length > 12 ? id[..12] : id;
 
     private static void Write(TextWriter writer, string line)
     {

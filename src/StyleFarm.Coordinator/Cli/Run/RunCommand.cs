@@ -14,6 +14,7 @@ using StyleFarm.Coordinator.Store;
 using StyleFarm.Coordinator.Submission;
 using StyleFarm.Coordinator.Sweeps;
 using StyleFarm.GpuNode.Node;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Run;
 
@@ -207,7 +208,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                         break;
                     lastLine[p.UnitId] = Stopwatch.StartNew();
                     var first = p.Losses.FirstOrDefault()?.Losses;
-                    say(F($"unit {p.UnitId[..Math.Min(8, p.UnitId.Length)]} on {p.DeviceId}: step {p.Step}/{p.MaxSteps}") +
+                    say(F($"unit {Short(p.UnitId)} on {p.DeviceId}: step {p.Step}/{p.MaxSteps}") +
                         (first is null ? "" : F($"  loss {first.Total:G4}")));
                     break;
                 case JobRecorded r when r.SweepId == sweepId:

@@ -4,6 +4,7 @@ using Spectre.Console.Cli;
 using StyleFarm.Coordinator.Planning;
 using StyleFarm.Coordinator.Sweeps;
 using StyleFarm.Messages.Work;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Sweeps;
 
@@ -50,7 +51,7 @@ public sealed class ValidateCommand : Command<ValidateSettings>
         Console.WriteLine(F($"  {plan.FusedImageSteps} image-steps fused against {plan.OneByOneImageSteps} one by one ({plan.Speedup:F2}× fewer)"));
         Console.WriteLine(F($"  batches sized for {deviceBytes / (double)(1L << 30):F1} GiB per device; largest {plan.LargestBatch} variants, peak {plan.PeakBytes / (double)(1L << 20):F0} MiB"));
         foreach (UnitSummary unit in plan.Units)
-            Console.WriteLine(F($"  unit {unit.UnitId[..12]}: {unit.Variants} variants, {unit.Jobs} jobs, {unit.MaxSteps} steps, ~{unit.EstimatedBytes / (double)(1L << 20):F0} MiB"));
+            Console.WriteLine(F($"  unit {Short(unit.UnitId)}: {unit.Variants} variants, {unit.Jobs} jobs, {unit.MaxSteps} steps, ~{unit.EstimatedBytes / (double)(1L << 20):F0} MiB"));
         return 0;
     }
 

@@ -2,6 +2,7 @@ using Spectre.Console;
 using Spectre.Console.Rendering;
 using StyleFarm.Coordinator.Dashboard;
 using static StyleFarm.Coordinator.Cli.Watch.WatchText;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Watch;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using StyleFarm.Coordinator.Dashboard;
 using StyleFarm.Coordinator.Store;
 using StyleFarm.Messages.Work;
+using static StyleFarm.Coordinator.Cli.DisplayIds;
 
 namespace StyleFarm.Coordinator.Cli.Watch;
 
@@ -48,8 +49,6 @@ internal static class WatchText
     public static string Rate(double stepsPerSecond) => F($"{stepsPerSecond:0.##}");
 
     public static string Name<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
-
-    public static string Short(string id) => id.Length <= 12 ? id : id[..12];
 
     public static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

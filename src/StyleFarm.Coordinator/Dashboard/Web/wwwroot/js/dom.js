@@ -120,9 +120,14 @@ export function fmtBytes(bytes) {
   return `${v.toFixed(v < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
 }
 
-/** The first characters of a 64-hex id, for display (links and titles keep the whole id). */
+/**
+ * The first characters of an id's own part, for display (links and titles keep the whole id). A unit id is its
+ * sweep's id, '-' and 32 hex digits; all the sweep's units share the first part, so the digits are shown.
+ */
 export function shortId(id) {
-  return id ? String(id).slice(0, 10) : '–';
+  if (!id) return '–';
+  const s = String(id);
+  return (s.length > 33 && s[s.length - 33] === '-' ? s.slice(-32) : s).slice(0, 10);
 }
 
 /**
