@@ -64,7 +64,7 @@ public sealed partial class FarmStore
             UPDATE units SET state = 'done', attempt_id = NULL, node = e.node, device = e.device,
                              attempts = attempts + 1, updated_at = $now
             FROM (SELECT json_extract(value, '$.unit') AS unit, json_extract(value, '$.node') AS node,
-                         json_extract(value, '$.device') AS device FROM json_each($units)) AS e
+                         json_extract(value, '$.device') AS device FROM jsonb_each($units)) AS e
             WHERE units.id = e.unit AND units.state = 'queued'
               AND (SELECT state FROM sweeps WHERE id = units.sweep_id) IN ('queued', 'running')
             RETURNING id, sweep_id
@@ -76,7 +76,7 @@ public sealed partial class FarmStore
             INSERT INTO attempts (id, unit_id, sweep_id, node, device, started_at, finished_at, outcome)
             SELECT json_extract(value, '$.attempt'), u.id, u.sweep_id, json_extract(value, '$.node'),
                    json_extract(value, '$.device'), json_extract(value, '$.started'), $now, 'done'
-            FROM json_each($units) JOIN units u ON u.id = json_extract(value, '$.unit')
+            FROM jsonb_each($units) JOIN units u ON u.id = json_extract(value, '$.unit')
             """, ("$units", units), ("$now", now));
         string[] sweeps = ends.Select(e => sweepOf[e.UnitId]).Distinct(StringComparer.Ordinal).ToArray();
         foreach (string sweepId in sweeps) MarkSweepRunning(sweepId);
@@ -115,7 +115,7 @@ public sealed partial class FarmStore
                          json_extract(value, '$.device') AS device, json_extract(value, '$.started') AS started,
                          json_extract(value, '$.finished') AS finished, json_extract(value, '$.engine') AS engine,
                          json_extract(value, '$.batch') AS batch
-                  FROM json_each($rows)) AS r
+                  FROM jsonb_each($rows)) AS r
             WHERE jobs.id = r.job AND jobs.state <> 'done'
             RETURNING id
             """, r => r.Text("id"), ("$rows", rows)).ToHashSet(StringComparer.Ordinal);
@@ -140,7 +140,7 @@ public sealed partial class FarmStore
         // +state, as in EndedUnitFacts: the jobs are found by the units' job ids, not by walking jobs_state.
         var unfinished = Query("""
             SELECT DISTINCT uj.unit_id FROM unit_jobs uj JOIN jobs j ON j.id = uj.job_id
-            WHERE uj.unit_id IN (SELECT json_extract(value, '$.unit') FROM json_each($units)) AND +j.state IN ('queued', 'running')
+            WHERE uj.unit_id IN (SELECT json_extract(value, '$.unit') FROM jsonb_each($units)) AND +j.state IN ('queued', 'running')
             """, r => r.Text("unit_id"), ("$units", units));
         foreach (string unitId in unfinished)
             MoveUnitJobs(unitId, JobState.Failed, QueuedOrRunningJobs, "the unit finished without a result for this job");
