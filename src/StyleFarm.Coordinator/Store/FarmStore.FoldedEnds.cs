@@ -31,7 +31,7 @@ public sealed partial class FarmStore
             }
         }
         // All or nothing still, so that a caller may retry the ends one by one after an error.
-        return Write(() => ends.Select(e => AssignAndRecordUnitDone(e.UnitId, e.Node, e.Device, e.AttemptId, e.AssignedAt, e.Results)).ToArray());
+        return Write(() => ends.Select(AssignAndRecordUnitDone).ToArray());
     }
 
     private sealed class EndsNotFoldable : Exception;

@@ -88,11 +88,10 @@ public sealed partial class FarmStore
     /// followed by <see cref="RecordUnitDone"/> would, with about half the statements. When the unit is not queued
     /// (or its sweep stopped), only the results are recorded and the unit completes as RecordUnitDone would.
     /// </summary>
-    public UnitDoneOutcome AssignAndRecordUnitDone(string unitId, string node, string device, string attemptId,
-        DateTimeOffset assignedAt, IReadOnlyList<JobResult> results)
+    public UnitDoneOutcome AssignAndRecordUnitDone(UnitEndToFold end)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(attemptId);
-        RequireResultBlobs(results);
+        ArgumentException.ThrowIfNullOrWhiteSpace(end.AttemptId);
+        RequireResultBlobs(end.Results);
         return Write(() =>
         {
             long now = Now();
@@ -102,17 +101,17 @@ public sealed partial class FarmStore
                 WHERE id = $unit AND state = 'queued'
                   AND (SELECT state FROM sweeps WHERE id = units.sweep_id) IN ('queued', 'running')
                 RETURNING sweep_id
-                """, ("$unit", unitId), ("$node", node), ("$device", device), ("$now", now));
-            if (sweepId is null) return RecordUnitDoneRows(unitId, attemptId, results, complete: true);
+                """, ("$unit", end.UnitId), ("$node", end.Node), ("$device", end.Device), ("$now", now));
+            if (sweepId is null) return RecordUnitDoneRows(end.UnitId, end.AttemptId, end.Results, complete: true);
             Execute("""
                 INSERT INTO attempts (id, unit_id, sweep_id, node, device, started_at, finished_at, outcome)
                 VALUES ($attempt, $unit, $sweep, $node, $device, $started, $now, 'done')
-                """, ("$attempt", attemptId), ("$unit", unitId), ("$sweep", sweepId), ("$node", node), ("$device", device),
-                ("$started", Math.Min(assignedAt.ToUnixTimeMilliseconds(), now)), ("$now", now));
+                """, ("$attempt", end.AttemptId), ("$unit", end.UnitId), ("$sweep", sweepId), ("$node", end.Node),
+                ("$device", end.Device), ("$started", Math.Min(end.AssignedAt.ToUnixTimeMilliseconds(), now)), ("$now", now));
             MarkSweepRunning(sweepId);
-            var outcomes = new RecordOutcome[results.Count];
-            for (int i = 0; i < results.Count; i++) outcomes[i] = RecordResultRow(results[i]);
-            return new UnitDoneOutcome(outcomes, sweepId, EndedUnitChange(unitId, now, out _));
+            var outcomes = new RecordOutcome[end.Results.Count];
+            for (int i = 0; i < end.Results.Count; i++) outcomes[i] = RecordResultRow(end.Results[i]);
+            return new UnitDoneOutcome(outcomes, sweepId, EndedUnitChange(end.UnitId, now, out _));
         });
     }
 

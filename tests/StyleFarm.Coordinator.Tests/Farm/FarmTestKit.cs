@@ -59,6 +59,25 @@ public abstract class FarmTestKit : Akka.TestKit.Xunit2.TestKit
     /// <summary>Holds every commit of <see cref="Store"/> before it commits, until released or disposed (10 s at most).</summary>
     protected HeldCommits HoldCommits() => new(Store);
 
+    /// <summary>
+    /// Holds every commit, and has one start and wait (a pause of an unknown sweep): the writes the manager queues
+    /// from now on wait in its queue together, behind that commit.
+    /// </summary>
+    protected HeldCommits HoldCommitsBehindOne()
+    {
+        HeldCommits commits = HoldCommits();
+        Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
+        Assert.True(commits.WaitForACommit(TimeSpan.FromSeconds(5)), "the first commit started");
+        return commits;
+    }
+
+    /// <summary>Returns once the manager has handled every message sent to it before this call.</summary>
+    protected void AwaitManagerCaughtUp()
+    {
+        Manager.Tell(GetFarmNodes.Instance, TestActor);
+        ExpectMsg<FarmNodes>();
+    }
+
     protected sealed class HeldCommits : IDisposable
     {
         private readonly FarmStore _store;

@@ -227,8 +227,7 @@ public sealed class SweepManagerTests : FarmTestKit
             var done = new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]);
             for (int i = 0; i < 3; i++) worker.Send(Manager, done);
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing is answered before it is durable
-            Manager.Tell(GetFarmNodes.Instance, TestActor); // answered once the manager has taken all three
-            ExpectMsg<FarmNodes>();
+            AwaitManagerCaughtUp(); // all three taken before the write commits
             commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
@@ -247,18 +246,15 @@ public sealed class SweepManagerTests : FarmTestKit
         SubmittedSweep sweep = Submit("style_weight: [1]");
         TestProbe recorded = CreateTestProbe();
         Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
-        using (HeldCommits commits = HoldCommits())
+        // A commit of something else is under way, so the assignment waits in the queue; the unit ends meanwhile.
+        using (HeldCommits commits = HoldCommitsBehindOne())
         {
-            // A commit of something else is under way, so the assignment waits in the queue; the unit ends meanwhile.
-            Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
-            Assert.True(commits.WaitForACommit(TimeSpan.FromSeconds(5)), "the first commit started");
             worker.Send(Manager, new RequestWork("n1/cpu", 0));
             AssignUnit assign = worker.ExpectMsg<AssignUnit>(TimeSpan.FromSeconds(3));
             string jobId = Assert.Single(assign.Unit.Jobs).JobId;
             worker.Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, "n1/cpu", 1, [Result(assign, jobId, "n1/cpu")]));
             worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-            Manager.Tell(GetFarmNodes.Instance, TestActor); // answered once the manager has taken the UnitDone
-            ExpectMsg<FarmNodes>();
+            AwaitManagerCaughtUp(); // the UnitDone taken while the assignment still waits
             commits.Release();
 
             worker.ExpectMsg<UnitDoneStored>(d => Assert.Equal(assign.AttemptId, d.AttemptId));
@@ -284,10 +280,8 @@ public sealed class SweepManagerTests : FarmTestKit
         SubmittedSweep sweep = Submit("init: [content, noise]");
         TestProbe recorded = CreateTestProbe();
         Sys.EventStream.Subscribe(recorded.Ref, typeof(JobRecorded));
-        using (HeldCommits commits = HoldCommits())
+        using (HeldCommits commits = HoldCommitsBehindOne())
         {
-            Manager.Tell(new PauseSweep("no-such-sweep"), TestActor);
-            Assert.True(commits.WaitForACommit(TimeSpan.FromSeconds(5)), "the first commit started");
             string[] devices = ["n1/cpu", "n2/cpu"];
             for (int i = 0; i < 2; i++)
             {
@@ -296,9 +290,7 @@ public sealed class SweepManagerTests : FarmTestKit
                 workers[i].Send(Manager, new UnitDone(assign.Unit.UnitId, assign.AttemptId, devices[i], 1,
                     [Result(assign, assign.Unit.Jobs.Single().JobId, devices[i])]));
             }
-            // Both ends are in the manager's mailbox; once it answers this, their writes wait in the queue together.
-            Manager.Tell(GetFarmNodes.Instance, TestActor);
-            ExpectMsg<FarmNodes>();
+            AwaitManagerCaughtUp(); // both ends' writes wait in the queue together
             commits.Release();
 
             foreach (TestProbe worker in workers) worker.ExpectMsg<UnitDoneStored>();

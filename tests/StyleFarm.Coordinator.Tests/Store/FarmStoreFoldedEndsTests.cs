@@ -57,7 +57,7 @@ public sealed class FarmStoreFoldedEndsTests : IDisposable
     public void Ends_written_together_leave_the_rows_and_give_the_outcomes_of_ends_written_one_by_one()
     {
         var together = _set.AssignAndRecordUnitsDone(Ends());
-        var oneByOne = Ends().Select(e => _single.AssignAndRecordUnitDone(e.UnitId, e.Node, e.Device, e.AttemptId, e.AssignedAt, e.Results)).ToArray();
+        var oneByOne = Ends().Select(_single.AssignAndRecordUnitDone).ToArray();
 
         Assert.Equal(
         [
@@ -81,7 +81,7 @@ public sealed class FarmStoreFoldedEndsTests : IDisposable
         foreach (FarmStore store in new[] { _set, _single }) store.AssignUnit("s2-u0", "node-c", "node-c/cpu", "behind-the-back");
 
         var together = _set.AssignAndRecordUnitsDone(Ends());
-        var oneByOne = Ends().Select(e => _single.AssignAndRecordUnitDone(e.UnitId, e.Node, e.Device, e.AttemptId, e.AssignedAt, e.Results)).ToArray();
+        var oneByOne = Ends().Select(_single.AssignAndRecordUnitDone).ToArray();
 
         Assert.Equal(oneByOne.Select(Describe), together.Select(Describe));
         Assert.Equal(Rows(_single), Rows(_set));
@@ -101,7 +101,7 @@ public sealed class FarmStoreFoldedEndsTests : IDisposable
         ];
 
         var together = _set.AssignAndRecordUnitsDone(ends);
-        var oneByOne = ends.Select(e => _single.AssignAndRecordUnitDone(e.UnitId, e.Node, e.Device, e.AttemptId, e.AssignedAt, e.Results)).ToArray();
+        var oneByOne = ends.Select(_single.AssignAndRecordUnitDone).ToArray();
 
         Assert.Equal(oneByOne.Select(Describe), together.Select(Describe));
         Assert.Equal([RecordOutcome.Recorded, RecordOutcome.Duplicate], together.Select(o => o.Outcomes.Single()));

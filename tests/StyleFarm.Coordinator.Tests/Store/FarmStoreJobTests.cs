@@ -139,8 +139,8 @@ public sealed class FarmStoreJobTests : IDisposable
         string attempt = FarmStore.NewAttemptId();
         var assignedAt = DateTimeOffset.UtcNow.AddSeconds(-2);
 
-        UnitDoneOutcome done = _store.AssignAndRecordUnitDone("s1-u0", "node-a", "node-a/cpu", attempt, assignedAt,
-            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]);
+        UnitDoneOutcome done = _store.AssignAndRecordUnitDone(new UnitEndToFold("s1-u0", "node-a", "node-a/cpu", attempt, assignedAt,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]));
 
         Assert.Equal((RecordOutcome.Recorded, "s1", new UnitChange(UnitState.Done, SweepState.Running)),
             (Assert.Single(done.Outcomes), done.SweepId, done.Change));
@@ -155,8 +155,8 @@ public sealed class FarmStoreJobTests : IDisposable
 
         // The last unit so written settles the sweep.
         string last = FarmStore.NewAttemptId();
-        UnitDoneOutcome end = _store.AssignAndRecordUnitDone("s1-u1", "node-b", "node-b/cpu", last, DateTimeOffset.UtcNow,
-            [Farm.Result("s1-u1", last, jobs[1].JobId, "node-b/cpu")]);
+        UnitDoneOutcome end = _store.AssignAndRecordUnitDone(new UnitEndToFold("s1-u1", "node-b", "node-b/cpu", last, DateTimeOffset.UtcNow,
+            [Farm.Result("s1-u1", last, jobs[1].JobId, "node-b/cpu")]));
         Assert.Equal(new UnitChange(UnitState.Done, SweepState.Done), end.Change);
     }
 
@@ -168,8 +168,8 @@ public sealed class FarmStoreJobTests : IDisposable
         string elsewhere = _store.AssignUnit("s1-u0", "node-b", "node-b/cpu")!; // behind the dispatcher's back
         string attempt = FarmStore.NewAttemptId();
 
-        UnitDoneOutcome done = _store.AssignAndRecordUnitDone("s1-u0", "node-a", "node-a/cpu", attempt, DateTimeOffset.UtcNow,
-            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]);
+        UnitDoneOutcome done = _store.AssignAndRecordUnitDone(new UnitEndToFold("s1-u0", "node-a", "node-a/cpu", attempt, DateTimeOffset.UtcNow,
+            [Farm.Result("s1-u0", attempt, jobs[0].JobId, "node-a/cpu")]));
 
         Assert.Equal(RecordOutcome.Recorded, Assert.Single(done.Outcomes));
         Assert.Equal(JobState.Done, _store.GetJob(jobs[0].JobId)!.State);

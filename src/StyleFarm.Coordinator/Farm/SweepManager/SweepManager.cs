@@ -469,8 +469,7 @@ public sealed class SweepManager : ReceiveActor, IWithTimers
         if (held is { AssignWrite: { } assign } && _commit.TryDrop(assign, held.AttemptId))
         {
             var end = new UnitEndToFold(held.UnitId, held.NodeId, held.DeviceId, held.AttemptId, held.AssignedAt, results);
-            Persist(store => store.AssignAndRecordUnitDone(end.UnitId, end.Node, end.Device, end.AttemptId, end.AssignedAt, end.Results),
-                then, UnitEndFolds, end);
+            Persist(store => store.AssignAndRecordUnitDone(end), then, UnitEndFolds, end);
         }
         else Persist(store => store.RecordUnitDone(m.UnitId, m.AttemptId, results, complete), then);
     }
