@@ -142,7 +142,19 @@ public static class StyleLosses
     private static Tensor PerImage(Tensor perImage, long dims) =>
         perImage.reshape([perImage.shape[0], .. Enumerable.Repeat(1L, (int)dims - 1)]);
 
-    private static Tensor MeanPerImage(Tensor t) => t.flatten(1).mean([1L]);
+    private static Tensor MeanPerImage(Tensor t) => EachImageAlone(t, image => image.flatten(1).mean([1L]));
 
-    private static Tensor SumPerImage(Tensor t) => t.flatten(1).sum([1L]);
+    private static Tensor SumPerImage(Tensor t) => EachImageAlone(t, image => image.flatten(1).sum([1L]));
+
+    /// <summary>
+    /// A per-image reduction, image by image: PyTorch splits a batch's reduction across threads by images but a lone
+    /// image's within the image, and the sums round differently. Alone, each image's loss is what its lone run reports.
+    /// </summary>
+    private static Tensor EachImageAlone(Tensor batch, Func<Tensor, Tensor> reduce)
+    {
+        if (batch.shape[0] == 1) return reduce(batch);
+        using var scope = NewDisposeScope();
+        Tensor[] images = Enumerable.Range(0, (int)batch.shape[0]).Select(i => reduce(batch.narrow(0, i, 1))).ToArray();
+        return cat(images).MoveToOuterDisposeScope();
+    }
 }

@@ -23,18 +23,16 @@ public sealed record ObjectiveValues(Tensor Total, Tensor Content, Tensor StyleB
         StyleByLayer.MoveToOuterDisposeScope(), Tv.MoveToOuterDisposeScope());
 }
 
-/// <summary>How the rows of a fused batch go through the network.</summary>
+/// <summary>How the rows of a fused batch go through the network (<see cref="BatchExecutionChoice"/> picks one).</summary>
 public enum BatchExecution
 {
-    /// <summary>
-    /// Each image through the network alone, with the kernels a lone run uses: fused variants then equal their
-    /// lone runs bit for bit. Style transfer is chaotic enough that batch-dependent rounding (oneDNN picks other
-    /// kernels for N=3 than for N=1) grows from 1e-7 to visible differences within tens of steps. On a CPU a
-    /// single image already fills the cores, so this costs little.
-    /// </summary>
+    /// <summary>Each image through the network alone: by construction what its lone run computes.</summary>
     PerImage,
 
-    /// <summary>All rows as one [N,3,H,W] batch: the faster choice on GPUs, equal to lone runs only up to rounding.</summary>
+    /// <summary>
+    /// All rows as one [N,3,H,W] batch: faster, and on a CPU equal to lone runs bit for bit wherever the kernels
+    /// compute each image alike at every batch size (<see cref="Networks.BatchInvariantConv"/>).
+    /// </summary>
     Batched,
 }
 

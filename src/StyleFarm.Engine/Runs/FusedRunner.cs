@@ -30,7 +30,7 @@ public sealed class FusedRunner(IFeatureNetwork network)
         var clock = Stopwatch.StartNew();
 
         using var targets = StyleTargets.Compute(Network, spec, content, style);
-        using var state = RunState.Start(spec, Network, content, style, options);
+        using var state = RunState.Start(spec, Network, targets, content, style, options);
         var outputs = new List<VariantOutput>();
         try
         {
@@ -41,7 +41,7 @@ public sealed class FusedRunner(IFeatureNetwork network)
                     if (options.CheckpointOnCancel) options.OnCheckpoint?.Invoke(state.Checkpoint());
                     cancel.ThrowIfCancellationRequested();
                 }
-                LossRow[] rows = state.TakeStep(targets);
+                LossRow[] rows = state.TakeStep();
                 options.OnStep?.Invoke(new StepProgress(step, spec.MaxSteps,
                     state.Active.Select((v, i) => new VariantLosses(v.Id, rows[i])).ToArray()));
                 ReadOut(spec, state, step, options, outputs);

@@ -14,7 +14,8 @@ internal sealed class RunState : IDisposable
     private readonly string _fingerprint;
     private readonly Dictionary<string, LossTrace> _traces;
     private readonly IImageOptimizer _optimizer;
-    private readonly BatchExecution _execution;
+    private readonly StyleTargets _targets;
+    private readonly BatchExecution? _requestedExecution;   // null: BatchExecutionChoice decides for each batch size
     private List<VariantSpec> _active;
     private Tensor _images;          // [N,3,H,W], the pixels being optimised
     private StyleObjective _objective;
@@ -24,10 +25,11 @@ internal sealed class RunState : IDisposable
     public IReadOnlyList<VariantSpec> Active => _active;
     public IReadOnlyDictionary<string, LossTrace> Traces => _traces;
 
-    private RunState(UnitSpec spec, IFeatureNetwork network, string fingerprint, List<VariantSpec> active, Tensor images, int step,
-        BatchExecution execution)
+    private RunState(UnitSpec spec, IFeatureNetwork network, StyleTargets targets, string fingerprint, List<VariantSpec> active,
+        Tensor images, int step, BatchExecution? requestedExecution)
     {
-        _execution = execution;
+        _targets = targets;
+        _requestedExecution = requestedExecution;
         _spec = spec;
         _network = network;
         _fingerprint = fingerprint;
@@ -35,29 +37,28 @@ internal sealed class RunState : IDisposable
         _images = images;
         Step = step;
         _traces = spec.Variants.ToDictionary(v => v.Id, _ => new LossTrace(spec.StyleLayers));
-        _objective = new StyleObjective(network, spec, active, execution);
+        _objective = NewObjective();
         _optimizer = spec.Optimizer == OptimizerKind.Adam
             ? new BatchedAdam(_objective.LearningRates)
             : new Lbfgs(active[0].LearningRate);
     }
 
-    public static RunState Start(UnitSpec spec, IFeatureNetwork network, Tensor content, Tensor style, RunOptions options)
+    /// <param name="targets">The unit's targets; the caller keeps owning them and keeps them alive while this runs.</param>
+    public static RunState Start(UnitSpec spec, IFeatureNetwork network, StyleTargets targets, Tensor content, Tensor style, RunOptions options)
     {
         UnitCheckpoint? resume = options.ResumeFrom;
-        BatchExecution execution = options.Execution
-            ?? (network.Device.type == DeviceType.CUDA ? BatchExecution.Batched : BatchExecution.PerImage);
         string fingerprint = UnitCheckpoint.Fingerprint(spec, content.shape);
         if (resume is null)
         {
             Tensor images = InitialImages(spec, network, content, style);
-            return new RunState(spec, network, fingerprint, spec.Variants.ToList(), images, step: 0, execution);
+            return new RunState(spec, network, targets, fingerprint, spec.Variants.ToList(), images, step: 0, options.Execution);
         }
 
         if (resume.SpecFingerprint != fingerprint)
             throw new EngineException("the checkpoint belongs to another unit (its settings or image size differ)");
         var active = resume.ActiveVariants.Select(id => spec.Variants.Single(v => v.Id == id)).ToList();
         Tensor resumed = resume.Images.to(network.DType, network.Device, copy: true).DetachFromDisposeScope();
-        var state = new RunState(spec, network, fingerprint, active, resumed, resume.Step, execution);
+        var state = new RunState(spec, network, targets, fingerprint, active, resumed, resume.Step, options.Execution);
         state._optimizer.LoadState(resume.OptimizerState, network.Device);
         foreach (var (id, trace) in resume.Traces)
             foreach (LossRow row in trace.Rows) state._traces[id].Add(row);
@@ -68,10 +69,10 @@ internal sealed class RunState : IDisposable
     /// One optimisation step (the next, <see cref="Step"/> + 1) for every running variant: losses, gradient with respect to the pixels only, update,
     /// clamp to [0,1]. Returns each variant's losses before the update.
     /// </summary>
-    public LossRow[] TakeStep(StyleTargets targets)
+    public LossRow[] TakeStep()
     {
         using var scope = NewDisposeScope();
-        var (losses, gradient) = _objective.EvaluateWithGradient(_images, targets);
+        var (losses, gradient) = _objective.EvaluateWithGradient(_images, _targets);
         _optimizer.Step(_images, gradient);
         _images.clamp_(0, 1);
         LossRow[] rows = RecordLosses(losses.AsTable());
@@ -117,8 +118,16 @@ internal sealed class RunState : IDisposable
         _images.Dispose();
         _images = kept.DetachFromDisposeScope();
         _objective.Dispose();
-        _objective = new StyleObjective(_network, _spec, _active, _execution);
+        _objective = NewObjective();
         _optimizer.KeepRows(rows, _objective.LearningRates);
+    }
+
+    /// <summary>The objective of the running variants, run as one batch or image by image (<see cref="BatchExecutionChoice"/>).</summary>
+    private StyleObjective NewObjective()
+    {
+        BatchExecution execution = _requestedExecution
+            ?? BatchExecutionChoice.For(_network, _spec, _active, _targets, _images.shape[2], _images.shape[3]);
+        return new StyleObjective(_network, _spec, _active, execution);
     }
 
     public UnitCheckpoint Checkpoint() => new()

@@ -34,7 +34,7 @@ public sealed class RunOptions
     /// <summary>CPU threads for torch during the run (0: leave as is). Torch's thread pool is per process.</summary>
     public int Threads { get; init; }
 
-    /// <summary>How a fused batch goes through the network; by default image by image on a CPU, batched on a GPU.</summary>
+    /// <summary>How a fused batch goes through the network; by default <see cref="BatchExecutionChoice"/> decides.</summary>
     public BatchExecution? Execution { get; init; }
 }
 

@@ -75,8 +75,8 @@ public sealed class ResNet18Network : IFeatureNetwork
     public Device Device { get; private set; }
 
     /// <summary>
-    /// On a CPU a stage of 512 channels whose output has at most this many positions (images × rows × columns) runs
-    /// in NCHW: there oneDNN's channels-last kernels lose to plain NCHW (measured on 2 AVX2 cores: 3×3 at 13×9, 13.5
+    /// On a CPU a stage of 512 channels whose output has at most this many positions per image (rows × columns) runs
+    /// in NCHW (per image, so that a batch takes the same path as each of its images alone): there oneDNN's channels-last kernels lose to plain NCHW (measured on 2 AVX2 cores: 3×3 at 13×9, 13.5
     /// against 12 ms forward and input gradient; at 8×6, 9 against 6 ms), while from about 16×16 on they win, as they
     /// do at every size in the narrower stages. Tests set 0 to run every stage channels-last.
     /// </summary>
@@ -219,7 +219,7 @@ public sealed class ResNet18Network : IFeatureNetwork
     {
         if (!_nchwWeights.ContainsKey(stage.Blocks[0].First.WeightName)) return false;
         var strides = stage.Blocks[0].First.Strides;
-        long positions = input.shape[0] * (input.shape[2] / strides[0]) * (input.shape[3] / strides[1]);
+        long positions = (input.shape[2] / strides[0]) * (input.shape[3] / strides[1]);
         return positions <= NchwDeepStageMaxPositions;
     }
 
@@ -250,10 +250,10 @@ public sealed class ResNet18Network : IFeatureNetwork
         var bias = weights[spec.BiasName];
         if (SymmetricPadding(x, weight.shape[2], weight.shape[3], spec.Strides, spec.Pads) is { } padding)
         {
-            return F.conv2d(x, weight, bias, strides: spec.Strides, padding: padding);
+            return BatchInvariantConv.Conv2d(x, weight, bias, spec.Strides, padding);
         }
         var (top, left, bottom, right) = (spec.Pads[0], spec.Pads[1], spec.Pads[2], spec.Pads[3]);
-        return F.conv2d(F.pad(x, [left, right, top, bottom]), weight, bias, strides: spec.Strides);
+        return BatchInvariantConv.Conv2d(F.pad(x, [left, right, top, bottom]), weight, bias, spec.Strides);
     }
 
     /// <summary>ONNX MaxPool ignores padded cells, so an explicit pad value is −∞ rather than zero.</summary>

@@ -247,7 +247,7 @@ public sealed class Vgg19Network : IFeatureNetwork
         if (ChannelsLast.PreferredOn(Device)) x = ChannelsLast.Of(x);
         for (var i = 0; i <= deepest; i++)
         {
-            var conv = F.conv2d(x, _weights[i], _biases[i], padding: [1, 1]);
+            var conv = BatchInvariantConv.Conv2d(x, _weights[i], _biases[i], strides: [1, 1], padding: [1, 1]);
             if (wanted.Contains(i))
             {
                 features[Layers[i].Name] = conv.MoveToOuterDisposeScope();
