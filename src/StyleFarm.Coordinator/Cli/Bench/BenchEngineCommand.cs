@@ -141,7 +141,7 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
 
     /// <summary>
     /// DESIGN.md's fusion case: 3 style weights × steps {100, 200, 400} as one unit, against the same 9 jobs run one
-    /// by one, with the unit run image by image (bit-equal, the CPU default) and as one batch (the GPU default).
+    /// by one, with the unit run image by image and as one batch, and which of the two a unit takes by default here.
     /// </summary>
     private static void Fusion(IFeatureNetwork network, int size, double scale)
     {
@@ -163,6 +163,11 @@ public sealed class BenchEngineCommand : Command<BenchEngineSettings>
             Console.WriteLine(F($"fusion {network.Name} {size}px, 3 style weights × steps {{{string.Join(", ", steps)}}}: one by one {aloneSeconds:F1} s"));
 
             UnitSpec unit = template with { Variants = styleWeights.Select(sw => Job(sw, steps)).ToArray() };
+            using (var targets = StyleTargets.Compute(network, unit, content, style))
+            {
+                BatchExecution chosen = BatchExecutionChoice.For(network, unit, unit.Variants, targets, content.shape[2], content.shape[3]);
+                Console.WriteLine($"  a unit of these 3 runs {chosen} by default here (one batch is used when it equals image by image bit for bit)");
+            }
             foreach (BatchExecution execution in new[] { BatchExecution.PerImage, BatchExecution.Batched })
             {
                 clock.Restart();
