@@ -33,7 +33,7 @@ namespace StyleFarm.Coordinator.Planning;
 /// <para>
 /// Checked against the engine on CPU (peak RSS growth over a 3-step run, network already loaded): resnet18 512 px,
 /// batched, about 200 MB a row measured against 210 MB estimated (133 MB before the im2col term; image by image,
-/// as the engine runs on CPU, 101 MB); vgg19 400 px batched, 454 MB a row against 473 MB. Without the safety factor
+/// the engine's fallback, 101 MB); vgg19 400 px batched, 454 MB a row against 473 MB. Without the safety factor
 /// the estimate stayed above every measured peak (parameters included), by 3–40 %. GPUs were not measured: cuDNN
 /// chooses its own workspaces, which is what the safety factor is for.
 /// </para>
