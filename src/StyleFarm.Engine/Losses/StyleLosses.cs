@@ -23,8 +23,8 @@ public static class StyleLosses
         using var scope = NewDisposeScope();
         long c = features.shape[1];
         var gram = ChannelsLast.IsChannelsLast(features)
-            ? PositionsByChannels(features).transpose(1, 2).bmm(PositionsByChannels(features))
-            : ChannelsByPositions(features).bmm(ChannelsByPositions(features).transpose(1, 2));
+            ? EachImageBmm(PositionsByChannels(features).transpose(1, 2), PositionsByChannels(features))
+            : EachImageBmm(ChannelsByPositions(features), ChannelsByPositions(features).transpose(1, 2));
         return gram.div_(c * Positions(features)).MoveToOuterDisposeScope();
     }
 
@@ -67,8 +67,8 @@ public static class StyleLosses
         var coefficient = scale.mul(4).div_(normaliser).div_(c * Positions(features));
         var d = difference.mul_(PerImage(coefficient, 3));
         var gradient = ChannelsLast.IsChannelsLast(features)
-            ? PositionsByChannels(features).bmm(d).view(features.shape[0], features.shape[2], features.shape[3], c).permute(0, 3, 1, 2)
-            : d.bmm(ChannelsByPositions(features)).view(features.shape);
+            ? EachImageBmm(PositionsByChannels(features), d).view(features.shape[0], features.shape[2], features.shape[3], c).permute(0, 3, 1, 2)
+            : EachImageBmm(d, ChannelsByPositions(features)).view(features.shape);
         return new LossAndGradient(loss.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
     }
 
@@ -147,14 +147,24 @@ public static class StyleLosses
     private static Tensor SumPerImage(Tensor t) => EachImageAlone(t, image => image.flatten(1).sum([1L]));
 
     /// <summary>
-    /// A per-image reduction, image by image: PyTorch splits a batch's reduction across threads by images but a lone
-    /// image's within the image, and the sums round differently. Alone, each image's loss is what its lone run reports.
+    /// The per-image reductions and products of the losses run image by image, each exactly as in a lone run of that
+    /// image: PyTorch splits a batch's reduction across threads by images but a lone image's within the image, and
+    /// MKL multiplies a batch of matrices with other kernels than a single one, so both round differently. Style
+    /// transfer grows any such difference, and a fused variant must equal its lone run (BatchExecutionChoice).
+    /// These are small next to the network's passes.
     /// </summary>
-    private static Tensor EachImageAlone(Tensor batch, Func<Tensor, Tensor> reduce)
+    private static Tensor EachImageAlone(Tensor batch, Func<Tensor, Tensor> perImage) =>
+        EachImageAlone(batch.shape[0], i => perImage(batch.narrow(0, i, 1)));
+
+    /// <summary>a[n]·b[n] for each image n, image by image (see <see cref="EachImageAlone(Tensor, Func{Tensor, Tensor})"/>).</summary>
+    private static Tensor EachImageBmm(Tensor a, Tensor b) =>
+        EachImageAlone(a.shape[0], i => a.narrow(0, i, 1).bmm(b.narrow(0, i, 1)));
+
+    private static Tensor EachImageAlone(long images, Func<int, Tensor> image)
     {
-        if (batch.shape[0] == 1) return reduce(batch);
+        if (images == 1) return image(0);
         using var scope = NewDisposeScope();
-        Tensor[] images = Enumerable.Range(0, (int)batch.shape[0]).Select(i => reduce(batch.narrow(0, i, 1))).ToArray();
-        return cat(images).MoveToOuterDisposeScope();
+        Tensor[] results = Enumerable.Range(0, (int)images).Select(image).ToArray();
+        return cat(results).MoveToOuterDisposeScope();
     }
 }

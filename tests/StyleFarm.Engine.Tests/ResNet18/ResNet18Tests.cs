@@ -206,7 +206,7 @@ public sealed class ResNet18Tests(ResNet18Fixture fixture, ITestOutputHelper out
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(5);
-        var image = torch.rand(1, 3, 64, 96);
+        var image = torch.rand(1, 3, 128, 128);
         var (nchwFeatures, nchwGradient) = FeaturesAndPixelGradient(image);
         var network = fixture.Network;
         var limit = network.NchwDeepStageMaxPositions;
@@ -215,7 +215,7 @@ public sealed class ResNet18Tests(ResNet18Fixture fixture, ITestOutputHelper out
         {
             var (channelsLastFeatures, channelsLastGradient) = FeaturesAndPixelGradient(image);
 
-            Assert.True(nchwFeatures["layer4"].is_contiguous(), "layer4 (512 channels at 2×3) should run in NCHW");
+            Assert.True(nchwFeatures["layer4"].is_contiguous(), "layer4 (512 channels at 4×4) should run in NCHW");
             Assert.True(ChannelsLast.IsChannelsLast(channelsLastFeatures["layer4"]), "with the limit at 0, layer4 should run channels-last");
             Assert.True(ChannelsLast.IsChannelsLast(nchwFeatures["layer3"]), "the narrower stages stay channels-last");
             foreach (var layer in AllLayers)
@@ -237,6 +237,14 @@ public sealed class ResNet18Tests(ResNet18Fixture fixture, ITestOutputHelper out
             var gradient = torch.autograd.grad(outputs, [x], outputs.Select(o => torch.ones_like(o)).ToArray())[0];
             return (features, gradient);
         }
+    }
+
+    [Fact]
+    public void AWideStageOfVeryFewPositionsStaysChannelsLast()
+    {
+        using var scope = torch.NewDisposeScope();
+        var features = fixture.Network.Extract(torch.rand(2, 3, 64, 96), ["layer4"]);
+        Assert.True(ChannelsLast.IsChannelsLast(features["layer4"]), "layer4 at 2×3 positions per image should run channels-last");
     }
 
     [Fact]

@@ -75,12 +75,19 @@ public sealed class ResNet18Network : IFeatureNetwork
     public Device Device { get; private set; }
 
     /// <summary>
-    /// On a CPU a stage of 512 channels whose output has at most this many positions per image (rows × columns) runs
-    /// in NCHW (per image, so that a batch takes the same path as each of its images alone): there oneDNN's channels-last kernels lose to plain NCHW (measured on 2 AVX2 cores: 3×3 at 13×9, 13.5
-    /// against 12 ms forward and input gradient; at 8×6, 9 against 6 ms), while from about 16×16 on they win, as they
-    /// do at every size in the narrower stages. Tests set 0 to run every stage channels-last.
+    /// On a CPU a stage of 512 channels whose output has from <see cref="NchwDeepStageMinPositions"/> to this many
+    /// positions per image (rows × columns; per image, so that a batch takes each of its images' path) runs in NCHW.
+    /// There oneDNN's channels-last kernels lose to plain NCHW (measured on 2 AVX2 cores, forward and input gradient:
+    /// at 13×9, 13.5 against 12 ms; at 8×6, 9 against 6 ms; at 4×4, 4 against 3 ms), while from about 16×16 on they
+    /// win, as they do at every size in the narrower stages. Tests set 0 to run every stage channels-last.
     /// </summary>
     internal long NchwDeepStageMaxPositions { get; set; } = 256;
+
+    /// <summary>
+    /// Below this many positions the NCHW kernels fall off a cliff and channels-last wins by far (measured as above: at
+    /// 3×3, 5 against 13.5 ms; at 2×3, 3 against 10.5 ms; at 3×4, even): a 64 px image's last stage is 2×2.
+    /// </summary>
+    internal long NchwDeepStageMinPositions { get; set; } = 12;
 
     public ScalarType DType => ScalarType.Float32;
 
@@ -220,7 +227,7 @@ public sealed class ResNet18Network : IFeatureNetwork
         if (!_nchwWeights.ContainsKey(stage.Blocks[0].First.WeightName)) return false;
         var strides = stage.Blocks[0].First.Strides;
         long positions = (input.shape[2] / strides[0]) * (input.shape[3] / strides[1]);
-        return positions <= NchwDeepStageMaxPositions;
+        return positions >= NchwDeepStageMinPositions && positions <= NchwDeepStageMaxPositions;
     }
 
     /// <summary>On a CPU, NCHW copies of the convolutions of every stage of 512 channels or more; none elsewhere.</summary>
