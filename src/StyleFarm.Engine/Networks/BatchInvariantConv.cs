@@ -7,11 +7,12 @@ namespace StyleFarm.Engine.Networks;
 /// <summary>
 /// conv2d whose result for each image of a batch equals, bit for bit, what the same call gives that image alone,
 /// so that a fused unit run as one batch equals its variants' lone runs.
-/// On a CPU PyTorch convolves every float32 batch of two or more with oneDNN, but a lone image with its native kernel
-/// when the input is small (C·H·W ≤ 20480) and the kernel at most 3×3: resnet18's last two stages below about
-/// 150–200 px square, vgg19's last block below about 100 px. The two kernels round differently. Such convolutions therefore
-/// run image by image, as a lone run does them; oneDNN computes each image alike at every batch size, so the rest
-/// stays one batch. <see cref="Runs.BatchExecutionChoice"/> checks the result on the machine before relying on it.
+/// On a CPU PyTorch convolves every float32 batch of two or more with oneDNN, but a lone image with its native
+/// kernel when the input is small (C·H·W ≤ 20480) and the kernel at most 3×3: resnet18's last two stages below
+/// about 150–200 px square, vgg19's last block below about 100 px. The two kernels round differently. Such
+/// convolutions therefore run image by image, as a lone run does them; oneDNN computes each image alike at every
+/// batch size, so the rest stays one batch. <see cref="Runs.BatchExecutionChoice"/> checks the result on the
+/// machine before relying on it.
 /// </summary>
 public static class BatchInvariantConv
 {
