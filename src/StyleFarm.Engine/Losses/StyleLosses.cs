@@ -154,17 +154,9 @@ public static class StyleLosses
     /// These are small next to the network's passes.
     /// </summary>
     private static Tensor EachImageAlone(Tensor batch, Func<Tensor, Tensor> perImage) =>
-        EachImageAlone(batch.shape[0], i => perImage(batch.narrow(0, i, 1)));
+        ImageByImage.Concat(batch.shape[0], i => perImage(batch.narrow(0, i, 1)));
 
-    /// <summary>a[n]·b[n] for each image n, image by image (see <see cref="EachImageAlone(Tensor, Func{Tensor, Tensor})"/>).</summary>
+    /// <summary>a[n]·b[n] for each image n, image by image (see <see cref="EachImageAlone"/>).</summary>
     private static Tensor EachImageBmm(Tensor a, Tensor b) =>
-        EachImageAlone(a.shape[0], i => a.narrow(0, i, 1).bmm(b.narrow(0, i, 1)));
-
-    private static Tensor EachImageAlone(long images, Func<int, Tensor> image)
-    {
-        if (images == 1) return image(0);
-        using var scope = NewDisposeScope();
-        Tensor[] results = Enumerable.Range(0, (int)images).Select(image).ToArray();
-        return cat(results).MoveToOuterDisposeScope();
-    }
+        ImageByImage.Concat(a.shape[0], i => a.narrow(0, i, 1).bmm(b.narrow(0, i, 1)));
 }

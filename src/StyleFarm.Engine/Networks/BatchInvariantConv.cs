@@ -24,14 +24,9 @@ public static class BatchInvariantConv
         long[] pads = padding ?? [0, 0];
         bool asOneBatch = input.shape[0] == 1 || input.device.type != DeviceType.CPU
                           || LoneImageTakesOneDnn(input, weight, strides, get_num_threads());
-        if (asOneBatch)
-            return F.conv2d(input, weight, bias, strides: strides, padding: pads);
-
-        using var scope = NewDisposeScope();
-        Tensor[] images = Enumerable.Range(0, (int)input.shape[0])
-            .Select(i => F.conv2d(input.narrow(0, i, 1), weight, bias, strides: strides, padding: pads))
-            .ToArray();
-        return cat(images).MoveToOuterDisposeScope();
+        return asOneBatch
+            ? F.conv2d(input, weight, bias, strides: strides, padding: pads)
+            : ImageByImage.Concat(input.shape[0], i => F.conv2d(input.narrow(0, i, 1), weight, bias, strides: strides, padding: pads));
     }
 
     /// <summary>

@@ -87,7 +87,7 @@ public sealed class ResNet18Network : IFeatureNetwork
     /// Below this many positions the NCHW kernels fall off a cliff and channels-last wins by far (measured as above: at
     /// 3×3, 5 against 13.5 ms; at 2×3, 3 against 10.5 ms; at 3×4, even): a 64 px image's last stage is 2×2.
     /// </summary>
-    internal long NchwDeepStageMinPositions { get; set; } = 12;
+    private const long NchwDeepStageMinPositions = 12;
 
     public ScalarType DType => ScalarType.Float32;
 
