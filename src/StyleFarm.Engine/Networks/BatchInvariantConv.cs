@@ -10,9 +10,9 @@ namespace StyleFarm.Engine.Networks;
 /// On a CPU PyTorch convolves every float32 batch of two or more with oneDNN, but a lone image with its native
 /// kernel when the input is small (C·H·W ≤ 20480) and the kernel at most 3×3: resnet18's last two stages below
 /// about 150–200 px square, vgg19's last block below about 100 px. The two kernels round differently. Such
-/// convolutions therefore run image by image, as a lone run does them; oneDNN computes each image alike at every
-/// batch size, so the rest stays one batch. <see cref="Runs.BatchExecutionChoice"/> checks the result on the
-/// machine before relying on it.
+/// convolutions therefore run image by image, as a lone run does them, and the rest stays one batch: oneDNN computed
+/// each image alike at every batch size measured here, 64–416 px, though not resnet18's 7×7 stem's input gradient
+/// at 32×32. <see cref="Runs.BatchExecutionChoice"/> checks the result on the machine before relying on it.
 /// </summary>
 public static class BatchInvariantConv
 {
